@@ -1,4 +1,137 @@
-// Package coffer keeps a project's secrets: API keys, database URLs, tokens
-// and passwords, stored in a gocloud.dev/docstore collection and sealed under
-// a gocloud.dev/secrets keeper.
+// Package coffer keeps a project's secrets — API keys, database URLs, tokens,
+// passwords — in a gocloud.dev/docstore collection, each value sealed under a
+// data key that a gocloud.dev/secrets keeper wraps. It is the engine behind a
+// product's "Secrets" settings page (add, list, edit, delete) and behind the
+// programs that read those secrets at run time.
+//
+// # Model
+//
+// A Manager serves one project and one environment. Create, Get, List,
+// Update and Delete are the page's operations; Reveal, Require and Environ
+// are a program's. Get and List return Secret, which is metadata only: a
+// value leaves coffer only through Reveal and Environ, as a Value whose
+// every printed or encoded form is "[REDACTED]".
+//
+//	m, err := coffer.Open(ctx, "mem://secrets", "base64key://...", &coffer.Options{Environment: "production"})
+//	_, err = m.Create(ctx, coffer.NewSecret{Key: "STRIPE_API_KEY", Value: "sk_live_..."})
+//	v, err := m.Reveal(ctx, "STRIPE_API_KEY")
+//	use(string(v))
+//
+// # Rules
+//
+//   - A key is required ("secret key is required", ErrKeyRequired); it holds
+//     ASCII letters, digits and underscores, does not start with a digit and
+//     is at most 256 bytes (ErrInvalidKey, naming the offending character).
+//     UPPERCASE is the recommended form; Options.RequireUppercase makes it a
+//     rule. Keys are case-sensitive: API_KEY and api_key are two secrets.
+//     A key never changes; there is no rename.
+//   - A value is required on create ("secret value is required",
+//     ErrValueRequired), at most Options.MaxValueBytes (64 KiB by default,
+//     ErrValueTooLarge) and holds no NUL byte (ErrInvalidValue).
+//   - A description is optional, valid UTF-8 (ErrInvalidDescription) and at
+//     most 1024 characters (ErrDescriptionTooLong).
+//   - A type is optional. When empty it is inferred from the key (InferType):
+//     *_API_KEY is api_key; *_TOKEN token; *_PASSWORD password;
+//     AWS_ACCESS_KEY_ID and *_SECRET_ACCESS_KEY credential; *_ENCRYPTION_KEY
+//     and *_SIGNING_KEY encryption_key; *_URL, *_DSN and DATABASE_* a
+//     connection_string (suffix rules first, so DATABASE_PASSWORD is a
+//     password); anything else generic. A set type is a lower-case
+//     identifier (ErrInvalidType).
+//   - Every problem of one call is reported together, in one error whose
+//     message joins them with "; "; each still matches its sentinel with
+//     errors.Is. A rejected call changes nothing stored.
+//   - Update with an empty value keeps the current value; a nil description
+//     keeps the current description. When nothing is new — no value and no
+//     description, or the same description — Update returns ErrNoChanges
+//     ("no changes to save"). Each value change adds one to Version and sets
+//     RotatedAt.
+//   - Changes take effect immediately: coffer caches no values, so the next
+//     Reveal by any Manager on the collection sees the new value.
+//   - Delete is permanent: the record and its ciphertext are removed.
+//   - A missing key gives ErrNotFound; when a stored key differs only in case
+//     or underscores, the message asks "did you mean KEY?".
+//
+// # Errors
+//
+// Errors match the sentinels of this package with errors.Is; context errors
+// pass through (errors.Is(err, context.Canceled)). ErrConflict means a
+// record kept changing under an Update or Delete after every retry;
+// ErrDecrypt that a sealed value could not be opened (tampered with, copied
+// from elsewhere, or under a keeper that cannot unwrap its data key);
+// ErrClosed that the Manager was closed. No error holds a secret value or a
+// collection or keeper URL.
+//
+// # Environments and projects
+//
+// One collection hosts many projects, each with its own secrets per
+// environment, fully isolated: the same key in two environments is two
+// secrets, each sealed to its place. Options.Project and Options.Environment
+// name them ("" means "default"); Manager.Environment and Manager.Project
+// derive Managers that share the collection and keyring. Names are 1 to 64
+// letters, digits, '-' and '_' (ErrInvalidName).
+//
+// # Security
+//
+// Values are sealed with AES-256-GCM under random 256-bit data keys; the data
+// keys are stored in the collection wrapped by the keeper, and each
+// ciphertext's associated data binds it to its project, environment, key and
+// data-key id, so a ciphertext copied onto another record fails with
+// ErrDecrypt (package crypto documents the envelope). The store sees only
+// ciphertext and metadata. A Manager unwraps the keyring once and keeps the
+// data keys in memory: after that, no keeper call per operation. Value
+// redacts itself in fmt, JSON, text and slog; audit events (Options.AuditLog)
+// carry the operation, project, environment, key, actor (WithActor) and
+// outcome, never a value.
+//
+// # Concurrency
+//
+// A Manager is safe for concurrent use, and several Managers (in one process
+// or many) may share a collection. Update and Delete are read-modify-writes
+// under the store's revision, retried on conflict (up to 16 times), so
+// concurrent updates of value and description never lose either. Of racing
+// Creates of one key exactly one wins; the others get ErrAlreadyExists.
+//
+// # Stored schema
+//
+// One document per secret, with exactly these fields (a compatibility
+// contract; it changes only with a migration):
+//
+//	ID               string     Project + "/" + Environment + "/" + Key
+//	Scope            string     Project + "/" + Environment
+//	Project          string
+//	Environment      string
+//	Key              string
+//	Description      string
+//	Type             string
+//	CreatedAt        time       UTC, millisecond precision on every store
+//	UpdatedAt        time
+//	RotatedAt        time       when the current value was set
+//	CreatedBy        string     the actor of WithActor
+//	UpdatedBy        string
+//	Version          int        1 at create, +1 on each value change
+//	Sealed           bytes      the envelope (package crypto)
+//	DocstoreRevision any        the driver's revision
+//
+// The keyring is one more document, ID "#coffer/keyring", Scope "#coffer",
+// which no project/environment pair can take. Package backend owns the
+// per-driver layout: the ID as key on memdocstore, MongoDB and Firestore;
+// partition key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
+// elsewhere. List is the query Scope = s, Key > "", ordered by Key.
+//
+// # Backends
+//
+// Open takes a collection URL (mem://NAME; mongo://DB/COLL; dynamodb://TABLE;
+// firestore://projects/P/databases/D/documents/C) and a keeper URL
+// (base64key://KEY; awskms://; gcpkms://; azurekeyvault://; hashivault://).
+// coffer links only memdocstore and localsecrets; blank-import the gocloud
+// driver of any other scheme:
+//
+//	import (
+//		_ "gocloud.dev/docstore/mongodocstore"
+//		_ "gocloud.dev/secrets/awskms"
+//	)
+//
+// mem:// collections are in memory, shared by name within the process and
+// never durable: use them for tests and demos (package coffertest gives a
+// ready Manager).
 package coffer

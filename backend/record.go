@@ -1,0 +1,97 @@
+// Package backend owns coffer's stored layout: the document a secret is kept
+// in, the reserved keyring document, and how each gocloud docstore driver is
+// opened so that its key fields match that layout.
+//
+// # Record
+//
+// One document per secret, with exactly the fields of Record. ID is
+// Project + "/" + Environment + "/" + Key and Scope is Project + "/" +
+// Environment. Sealed holds the envelope bytes (see package crypto); nothing
+// else in the store depends on the value. The field names are a compatibility
+// contract: other tools read and migrate this store.
+//
+// # Reserved documents
+//
+// The keyring lives under Scope "#coffer", which no project/environment pair
+// can take because project and environment names never contain "/" and every
+// secret's Scope does.
+package backend
+
+import (
+	"time"
+
+	"gocloud.dev/docstore"
+)
+
+// Record is the stored form of one secret.
+type Record struct {
+	ID          string
+	Scope       string
+	Project     string
+	Environment string
+	Key         string
+	Description string
+	Type        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	RotatedAt   time.Time
+	CreatedBy   string
+	UpdatedBy   string
+	Version     int
+	// Sealed is the envelope: the value sealed under a data key of the keyring.
+	Sealed []byte
+	// DocstoreRevision is the driver's revision (int64, UUID string, ...).
+	DocstoreRevision any
+}
+
+// MetadataFields are the fields List and Get read: every field but Sealed, so
+// a listing never fetches a ciphertext.
+var MetadataFields = []docstore.FieldPath{
+	"ID", "Scope", "Project", "Environment", "Key", "Description", "Type",
+	"CreatedAt", "UpdatedAt", "RotatedAt", "CreatedBy", "UpdatedBy", "Version",
+	"DocstoreRevision",
+}
+
+// Scope returns the Scope field for a project and environment.
+func Scope(project, environment string) string {
+	return project + "/" + environment
+}
+
+// ID returns the ID field of the secret key in a project and environment.
+func ID(project, environment, key string) string {
+	return project + "/" + environment + "/" + key
+}
+
+// KeyringScope is the Scope of coffer's reserved documents.
+const KeyringScope = "#coffer"
+
+// KeyringKey is the Key of the keyring document.
+const KeyringKey = "keyring"
+
+// KeyringID is the ID of the keyring document.
+const KeyringID = KeyringScope + "/" + KeyringKey
+
+// KeyringRecord is the stored keyring: every data key, wrapped by the keeper,
+// and which one seals new values.
+type KeyringRecord struct {
+	ID     string
+	Scope  string
+	Key    string
+	Active int64
+	Keys   []WrappedKey
+	// DocstoreRevision guards changes to the keyring (rotation, keeper moves).
+	DocstoreRevision any
+}
+
+// WrappedKey is one data key as stored: its id and its bytes encrypted by the
+// keeper.
+type WrappedKey struct {
+	ID        int64
+	Wrapped   []byte
+	CreatedAt time.Time
+}
+
+// NewKeyringRecord returns an empty keyring document with its key fields set.
+func NewKeyringRecord() *KeyringRecord {
+	return &KeyringRecord{ID: KeyringID, Scope: KeyringScope, Key: KeyringKey}
+}
