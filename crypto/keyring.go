@@ -209,3 +209,55 @@ func unwrapError(id uint32, err error) error {
 	}
 	return fmt.Errorf("%w: the keeper cannot unwrap data key %d: %w", ErrDecrypt, id, err)
 }
+
+// maxRotateAttempts bounds the retries of a keyring change that lost a race
+// with another process changing the keyring.
+const maxRotateAttempts = 16
+
+// Rotate adds a fresh data key to the keyring and makes it active: values
+// sealed from now on use it, and values sealed under older keys still open.
+// The change is revision-checked, so two processes rotating at once each add
+// a key and neither is lost. It returns the new key's id.
+func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
+	if err := k.Load(ctx); err != nil {
+		return 0, err
+	}
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	for range maxRotateAttempts {
+		rec := backend.NewKeyringRecord()
+		if err := k.coll.Get(ctx, rec); err != nil {
+			return 0, fmt.Errorf("coffer: read keyring: %w", err)
+		}
+		var next int64 = 1
+		for _, w := range rec.Keys {
+			next = max(next, w.ID+1)
+		}
+		id, err := keyID(next)
+		if err != nil {
+			return 0, err
+		}
+		key := make([]byte, KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return 0, fmt.Errorf("coffer: generate data key: %w", err)
+		}
+		wrapped, err := k.keeper.Encrypt(ctx, key)
+		if err != nil {
+			return 0, fmt.Errorf("coffer: wrap data key: %w", err)
+		}
+		rec.Keys = append(rec.Keys, backend.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
+		rec.Active = next
+		err = k.coll.Replace(ctx, rec)
+		switch gcerrors.Code(err) {
+		case gcerrors.OK:
+			return id, k.install(ctx, rec, map[uint32][]byte{id: key})
+		case gcerrors.FailedPrecondition, gcerrors.NotFound:
+			// Another process changed the keyring since the read (some
+			// drivers report a stale revision as NotFound): read again.
+			continue
+		default:
+			return 0, fmt.Errorf("coffer: write keyring: %w", err)
+		}
+	}
+	return 0, errors.New("coffer: the keyring kept changing during rotation; try again")
+}
