@@ -172,6 +172,8 @@ install_local_kms() {
 		log "local-kms already installed"
 		return
 	fi
+	# go install will not overwrite a file that is not a Go binary.
+	rm -f "$TOOLS/bin/local-kms"
 	GOBIN=$TOOLS/bin go install "$LOCAL_KMS"
 	echo "$LOCAL_KMS" >"$stamp"
 	log "local-kms: installed in $(since "$t") s"
