@@ -3,8 +3,8 @@ package sqldocstore
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -24,10 +24,10 @@ import (
 // record has the shape of coffer's stored secret.
 type record struct {
 	ID, Scope, Key, Description, Type string
-	CreatedAt, UpdatedAt               time.Time
-	Version                            int
-	Sealed                             []byte
-	DocstoreRevision                   any
+	CreatedAt, UpdatedAt              time.Time
+	Version                           int
+	Sealed                            []byte
+	DocstoreRevision                  any
 }
 
 func newRecord(scope, key string) *record {

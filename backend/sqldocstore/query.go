@@ -321,7 +321,9 @@ func (c *collection) filterSQL(b *sqlBuilder, f filter) (string, bool) {
 	switch f.op {
 	case "in", "not-in":
 		if f.op == "not-in" {
-			sub.w("(", c.d.isPresent(fp), " AND NOT ")
+			// IS NOT TRUE, not NOT: a comparison on a path that does not
+			// exist in this document (a time's "$t" under a string) is NULL.
+			sub.w("(", c.d.isPresent(fp), " AND ")
 		}
 		sub.w("(")
 		if len(ops) == 0 {
@@ -335,7 +337,7 @@ func (c *collection) filterSQL(b *sqlBuilder, f filter) (string, bool) {
 		}
 		sub.w(")")
 		if f.op == "not-in" {
-			sub.w(")")
+			sub.w(" IS NOT TRUE)")
 		}
 	default:
 		sub.compare(fp, f.op, f.val)
