@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"gocloud.dev/docstore"
 	"gocloud.dev/gcerrors"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -114,7 +115,13 @@ func (o *URLOpener) OpenCollectionURL(ctx context.Context, u *url.URL) (*docstor
 	case PostgresScheme, PostgreSQLScheme:
 		dsn := *u
 		dsn.RawQuery = q.Encode()
-		db, err = sql.Open("pgx", dsn.String())
+		// Parse here, not inside sql.Open, so a parse error (which quotes
+		// the connection string) can be replaced by one that does not.
+		cfg, perr := pgx.ParseConfig(dsn.String())
+		if perr != nil {
+			return nil, newError(gcerrors.InvalidArgument, nil, "%s URL: invalid connection settings", u.Scheme)
+		}
+		db = stdlib.OpenDB(*cfg)
 		dialect = PostgreSQL
 	default:
 		return nil, newError(gcerrors.InvalidArgument, nil, "unknown scheme %q", u.Scheme)
