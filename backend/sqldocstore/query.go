@@ -67,9 +67,20 @@ func (s *selection) columns(b *sqlBuilder) {
 		b.w(", ", colDoc)
 		return
 	}
-	for _, fp := range s.paths {
-		b.w(", ", s.c.d.jsonExpr(escapePath(fp)))
+	// One JSON array of the picked values per row: one column to scan and
+	// one text to parse, however many paths.
+	if s.c.d == PostgreSQL {
+		b.w(", jsonb_build_array(")
+	} else {
+		b.w(", json_array(")
 	}
+	for i, fp := range s.paths {
+		if i > 0 {
+			b.w(", ")
+		}
+		b.w(s.c.d.jsonExpr(escapePath(fp)))
+	}
+	b.w(")")
 }
 
 // scan reads one row into the revision and a document tree.
@@ -81,25 +92,24 @@ func (s *selection) scan(rows *sql.Rows, rev *sql.NullInt64) (map[string]any, er
 		}
 		return parseDoc([]byte(text))
 	}
-	vals := make([]sql.NullString, len(s.paths))
-	dest := []any{rev}
-	for i := range vals {
-		dest = append(dest, &vals[i])
-	}
-	if err := rows.Scan(dest...); err != nil {
+	var text string
+	if err := rows.Scan(rev, &text); err != nil {
 		return nil, err
+	}
+	v, err := parseValue([]byte(text))
+	if err != nil {
+		return nil, err
+	}
+	vals, ok := v.([]any)
+	if !ok || len(vals) != len(s.paths) {
+		return nil, corrupt("projection is not an array of %d values", len(s.paths))
 	}
 	m := map[string]any{}
 	for i, fp := range s.paths {
-		if !vals[i].Valid {
-			continue
-		}
-		v, err := parseValue([]byte(vals[i].String))
-		if err != nil {
-			return nil, err
-		}
-		if v != nil {
-			setPath(m, fp, v)
+		// A missing field and a JSON null both come back as null: skip it,
+		// as a full read would.
+		if vals[i] != nil {
+			setPath(m, fp, vals[i])
 		}
 	}
 	return m, nil
