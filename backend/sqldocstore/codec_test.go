@@ -168,6 +168,7 @@ func TestErrorCodes(t *testing.T) {
 			"update stale":       {coll.Update(ctx, &stale, docstore.Mods{"Type": "token"}), gcerrors.FailedPrecondition},
 			"update missing":     {coll.Update(ctx, &record{ID: "nope"}, docstore.Mods{"Type": "token"}), gcerrors.NotFound},
 			"increment a string": {coll.Update(ctx, &record{ID: r.ID}, docstore.Mods{"Type": docstore.Increment(1)}), gcerrors.InvalidArgument},
+			"change the key":     {coll.Update(ctx, &record{ID: r.ID}, docstore.Mods{"ID": "other"}), gcerrors.InvalidArgument},
 			"revision not int64": {coll.Replace(ctx, &record{ID: r.ID, DocstoreRevision: "x"}), gcerrors.InvalidArgument},
 		} {
 			if got := gcerrors.Code(tc.err); got != tc.want {

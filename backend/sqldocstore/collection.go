@@ -474,6 +474,10 @@ func (c *collection) update(ctx context.Context, q querier, a *driver.Action) er
 	// Encode the mods first: a bad mod must change nothing.
 	mods := make([]encodedMod, len(a.Mods))
 	for i, m := range a.Mods {
+		if c.keyField != "" && m.FieldPath[0] == c.keyField {
+			// The id column would no longer match the document.
+			return newError(gcerrors.InvalidArgument, nil, "Update cannot change the key field %q", c.keyField)
+		}
 		mods[i].path = m.FieldPath
 		if inc, ok := m.Value.(driver.IncOp); ok {
 			v, err := encodeValue(inc.Amount)
@@ -517,6 +521,9 @@ func (c *collection) update(ctx context.Context, q querier, a *driver.Action) er
 		}
 		if err := applyMods(m, mods, c.revField); err != nil {
 			return err
+		}
+		if c.keyFunc != nil && c.keyFunc(m) != a.Key {
+			return newError(gcerrors.InvalidArgument, nil, "Update cannot change the fields the key is made of")
 		}
 		newText, err := marshalDoc(m)
 		if err != nil {

@@ -31,6 +31,7 @@
 // never overwrites a newer write. Update reads the document, applies the
 // mods in Go and writes it back under the same check, retrying by itself
 // when another writer got in between and the caller gave no revision.
+// Update refuses mods that would change the document's key.
 //
 // # Actions
 //
@@ -52,9 +53,9 @@
 // math.MaxInt64, a SQLite field name holding a double quote) run in Go on
 // the fetched documents; then Offset and Limit run in Go too. OrderBy runs
 // in SQL; values of different kinds sort by kind. Field paths passed to
-// Query.Get or Collection.Get are picked out in SQL, so fields not asked
-// for never leave the database. Query.Plan returns the SQL that runs and
-// anything done in Go after it. Strings stored in tagged form (not valid
+// Query.Get or Collection.Get are picked out in SQL (one JSON array per
+// row), so fields not asked for never leave the database. Query.Plan
+// returns the SQL that runs and anything done in Go after it. Strings stored in tagged form (not valid
 // UTF-8, or holding NUL) and NaN or infinite floats match only in and =
 // filters run in Go, never SQL range filters, and sort with objects.
 //
@@ -65,7 +66,15 @@
 // (document->>'F') COLLATE "C" on PostgreSQL, the very expressions queries
 // on strings use. With an index on (Scope, Key), the query
 // Where("Scope", "=", s).Where("Key", ">", "").OrderBy("Key", asc) reads
-// the index in key order without sorting.
+// the index in key order without sorting. On SQLite its plan reads
+//
+//	SELECT revision, json_array(document -> '$."ID"', document -> '$."Key"') FROM "secrets"
+//	WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?)
+//	AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?)
+//	ORDER BY json_extract(document, '$."Key"') ASC
+//
+// and SQLite's EXPLAIN QUERY PLAN answers "SEARCH secrets USING INDEX
+// secrets_Scope_Key_idx (<expr>=? AND <expr>>?)", with no sort step.
 //
 // # SQLite durability and concurrency
 //
@@ -98,7 +107,9 @@
 // AlreadyExists when Create finds one, FailedPrecondition for a stale
 // revision, InvalidArgument for bad documents, keys and filters, Internal
 // for stored text that is not a document. ErrorAs exposes *sqlite.Error and
-// *pgconn.PgError.
+// *pgconn.PgError. Errors from opening a collection are returned before a
+// docstore.Collection exists, so gcerrors.Code reports them as Unknown;
+// their messages say what is wrong.
 //
 // # Conformance
 //
