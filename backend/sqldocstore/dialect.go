@@ -3,6 +3,7 @@ package sqldocstore
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,10 +93,13 @@ func fnv32(s string) uint32 {
 
 // pathOK reports whether SQL can address the field path (whose keys are
 // already escaped). SQLite's JSON path syntax has no escape for a double
-// quote inside a quoted label, so such paths are handled in Go.
+// quote inside a quoted label, so such paths are handled in Go. On
+// PostgreSQL keys become string literals; a backslash would mean something
+// else on a server running with standard_conforming_strings off, so those
+// keys are handled in Go too.
 func (d Dialect) pathOK(fp []string) bool {
 	if d == PostgreSQL {
-		return true
+		return !slices.ContainsFunc(fp, func(k string) bool { return strings.ContainsRune(k, '\\') })
 	}
 	for _, k := range fp {
 		if strings.ContainsAny(k, "\"\\") || strings.ContainsFunc(k, func(r rune) bool { return r < 0x20 }) {

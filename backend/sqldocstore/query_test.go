@@ -214,7 +214,7 @@ func TestGoFallback(t *testing.T) {
 		docs := []map[string]any{
 			{"name": "nul", "s": "a\x00b", `we"ird`: "x"},
 			{"name": "bad", "s": "a\xffb"},
-			{"name": "plain", "s": "ab", `we"ird`: "y"},
+			{"name": "plain", "s": "ab", `we"ird`: "y", `back\slash`: "z"},
 		}
 		for _, doc := range docs {
 			if err := coll.Put(ctx, doc); err != nil {
@@ -240,6 +240,14 @@ func TestGoFallback(t *testing.T) {
 		plan, err := coll.Query().Where("s", "=", "a\x00b").Plan()
 		if err != nil || !strings.Contains(plan, "filter in Go") {
 			t.Errorf("plan of a NUL operand = %q, %v; want a filter in Go", plan, err)
+		}
+		// A backslash in a field name never reaches a SQL literal.
+		q := coll.Query().Where(`back\slash`, "=", "z")
+		if plan, _ := q.Plan(); !strings.Contains(plan, "filter in Go") {
+			t.Errorf("plan = %q; want a filter in Go", plan)
+		}
+		if diff := cmp.Diff([]string{"plain"}, orderedKeys(t, q.Get(ctx))); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
 		}
 		if d == SQLite {
 			q := coll.Query().Where(`we"ird`, "=", "y")
