@@ -49,15 +49,20 @@
 // and strings compare bytewise as in Go (COLLATE "C" on PostgreSQL). A
 // missing or null field matches no filter, not even not-in. A filter looks
 // at the field's own value, never inside arrays. Filters SQL cannot state
-// exactly (a string operand that is not valid UTF-8, an integer above
-// math.MaxInt64, a SQLite field name holding a double quote) run in Go on
-// the fetched documents; then Offset and Limit run in Go too. OrderBy runs
+// exactly (a string operand that is not valid UTF-8 or holds NUL, an
+// integer above math.MaxInt64, a field name holding a backslash or, on
+// SQLite, a double quote) run in Go on the fetched documents; then Offset
+// and Limit run in Go too. Times compare as instants, whatever their UTC
+// offsets. OrderBy runs
 // in SQL; values of different kinds sort by kind. Field paths passed to
 // Query.Get or Collection.Get are picked out in SQL (one JSON array per
 // row), so fields not asked for never leave the database. Query.Plan
-// returns the SQL that runs and anything done in Go after it. Strings stored in tagged form (not valid
-// UTF-8, or holding NUL) and NaN or infinite floats match only in and =
-// filters run in Go, never SQL range filters, and sort with objects.
+// returns the SQL that runs and anything done in Go after it.
+//
+// A value stored in tagged form (a string that is not valid UTF-8 or holds
+// NUL, a NaN or infinite float) is seen only by filters that run in Go; SQL
+// filters treat it as an object, so a range filter on strings or numbers
+// never returns it, and OrderBy sorts it with objects.
 //
 // # Indexes
 //
@@ -80,7 +85,7 @@
 //
 // Open SQLite databases with OpenSQLite (URLs do): WAL journal;
 // synchronous=FULL, so a write that returned nil is on disk and survives a
-// crash or power cut; busy_timeout of 10 s, so writers from several
+// crash of the process or of the machine; busy_timeout of 10 s, so writers from several
 // processes wait for each other instead of failing with "database is
 // locked"; and transactions that take the write lock when they begin. Two
 // processes may share one file.
