@@ -83,12 +83,18 @@
 //
 // # SQLite durability and concurrency
 //
-// Open SQLite databases with OpenSQLite (URLs do): WAL journal;
+// Open SQLite databases with OpenSQLite (URLs do). It sets a WAL journal;
 // synchronous=FULL, so a write that returned nil is on disk and survives a
-// crash of the process or of the machine; busy_timeout of 10 s, so writers from several
-// processes wait for each other instead of failing with "database is
-// locked"; and transactions that take the write lock when they begin. Two
-// processes may share one file.
+// crash of the process or of the machine; a busy_timeout of 10 s, so
+// writers from several processes wait for each other instead of failing
+// with "database is locked"; and transactions that take the write lock
+// when they begin. Two processes may share one file.
+//
+// The tests kill a writing process with SIGKILL again and again and find
+// every acknowledged write and a sound file each time, and run two
+// processes doing revision-checked read-modify-write on the same documents
+// with no lost update and no locking error. On PostgreSQL, durability is
+// the server's (fsync, synchronous_commit).
 //
 // # URLs
 //
