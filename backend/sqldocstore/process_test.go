@@ -193,13 +193,17 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 // and prints the number of retries. Any other error ends it with status 1.
 func childIncrement(path, arg string) int {
 	ctx := context.Background()
-	n, _ := strconv.Atoi(arg)
+	count, start, _ := strings.Cut(arg, ",")
+	n, _ := strconv.Atoi(count)
 	coll, err := openRecords(ctx, path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 1
 	}
 	defer coll.Close()
+	// Both children start at the same moment, so their writes overlap.
+	startAt, _ := strconv.ParseInt(start, 10, 64)
+	time.Sleep(time.Until(time.Unix(0, startAt)))
 	retries := 0
 	for i := range n {
 		id := fmt.Sprintf("proj/env/C%d", i%counters)
@@ -225,7 +229,7 @@ func childIncrement(path, arg string) int {
 	return 0
 }
 
-const counters = 5
+const counters = 2
 
 // TestTwoProcessesNoLostUpdate runs two processes incrementing the same
 // counters in one SQLite file at once.
@@ -251,8 +255,9 @@ func TestTwoProcessesNoLostUpdate(t *testing.T) {
 		stderr *strings.Builder
 	}
 	var children []child
+	startAt := time.Now().Add(time.Second).UnixNano()
 	for range 2 {
-		cmd, out, stderr := startChild(t, "increment", path, strconv.Itoa(perProcess))
+		cmd, out, stderr := startChild(t, "increment", path, fmt.Sprintf("%d,%d", perProcess, startAt))
 		children = append(children, child{cmd, out, stderr})
 	}
 	for i, c := range children {
