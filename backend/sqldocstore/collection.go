@@ -36,6 +36,7 @@ type collection struct {
 	keyFunc  func(docstore.Document) any
 	revField string
 	ownsDB   bool
+	stmts    stmtCache // for actions outside transactions
 }
 
 // OpenCollection opens the collection stored in table (created, with its
@@ -85,6 +86,7 @@ func newCollection(ctx context.Context, db *sql.DB, d Dialect, table, keyField s
 		opts = &Options{}
 	}
 	c := &collection{db: db, d: d, table: table, keyField: keyField, keyFunc: keyFunc, revField: opts.RevisionField}
+	c.stmts.db = db
 	if c.revField == "" {
 		c.revField = docstore.DefaultRevisionField
 	}
@@ -236,6 +238,7 @@ func (c *collection) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(
 // Close implements driver.Collection.Close. It closes the database only
 // when the collection opened it (from a URL).
 func (c *collection) Close() error {
+	c.stmts.close()
 	if c.ownsDB {
 		return c.db.Close()
 	}
@@ -281,7 +284,7 @@ func (c *collection) RunActions(ctx context.Context, actions []*driver.Action, o
 				errs[a.Index] = err
 				continue
 			}
-			errs[a.Index] = c.runAction(ctx, c.db, a)
+			errs[a.Index] = c.runAction(ctx, &c.stmts, a)
 		}
 	}
 	run(beforeGets)
