@@ -151,6 +151,14 @@ func (k *Keyring) loadLocked(ctx context.Context) error {
 	rec := backend.NewKeyringRecord()
 	err := k.coll.Get(ctx, rec)
 	if gcerrors.Code(err) == gcerrors.NotFound {
+		k.mu.RLock()
+		had := len(k.keys) > 0
+		k.mu.RUnlock()
+		if had {
+			// A new keyring would reuse id 1 for another key: refuse
+			// rather than seal values no other process could open.
+			return errors.New("coffer: the keyring document has disappeared from the collection; restore it from a backup")
+		}
 		return k.create(ctx)
 	}
 	if err != nil {

@@ -77,7 +77,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 }
 
 var (
-	here  = crypto.Place{Project: "shop", Environment: "production", Key: "STRIPE_API_KEY"}
+	here  = crypto.Place{Project: "shop", Environment: "production", Key: "STRIPE_API_KEY", CreatedAt: time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)}
 	clock = func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
 )
 
@@ -184,6 +184,7 @@ func testWrongPlace(t *testing.T, k1, _ *secrets.Keeper) {
 		{Project: here.Project, Environment: "staging", Key: here.Key},
 		{Project: "other", Environment: here.Environment, Key: here.Key},
 		{Project: here.Project + here.Environment, Environment: "", Key: here.Key},
+		{Project: here.Project, Environment: here.Environment, Key: here.Key, CreatedAt: here.CreatedAt.Add(time.Millisecond)},
 	} {
 		_, err := k.Open(ctx, p, sealed)
 		wantDecrypt(t, fmt.Sprintf("Open at %+v", p), err)
