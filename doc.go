@@ -109,8 +109,10 @@
 // typo in the key name silently makes a new key: the keyring is then wrapped
 // by that key, and a Manager given the intended name cannot read it. Create
 // the key beforehand and give the application's Vault policy only the
-// "update" capability on transit/encrypt/KEY (not "create"): Vault then
-// refuses an unknown key instead of creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
+// "update" capability on transit/encrypt/KEY (not "create"), or turn
+// upserting off for the mount (disable_upserting on transit/config/keys, in
+// Vault versions that have it): Vault then refuses an unknown key instead of
+// creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
 // the key in an awskms:// URL chooses how new data keys are wrapped, not who
 // may unwrap them: use key policies, and encryption context (context_NAME=VALUE
 // URL parameters) to tie a keyring to one keeper.
