@@ -17,6 +17,7 @@ import (
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/crypto/cryptotest"
 )
 
 // clock is a settable Options.Now.
@@ -281,7 +282,7 @@ func TestResealConcurrentUpdate(t *testing.T) {
 }
 
 // TestResealRacingUpdates: Updates running all through a Reseal are all
-// kept (each key ends with its last written value).
+// kept (each key ends with the last value written to it).
 func TestResealRacingUpdates(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
@@ -297,7 +298,9 @@ func TestResealRacingUpdates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for round := range 20 {
-				key := fmt.Sprintf("KEY_%02d", (w*10+round)%30)
+				// Each worker owns ten keys, so a key's last value is
+				// its worker's last write.
+				key := fmt.Sprintf("KEY_%02d", w*10+round%10)
 				v := fmt.Sprintf("worker %d round %d", w, round)
 				if _, err := e.m.Update(ctx, key, coffer.Change{Value: coffer.Value(v)}); err != nil {
 					t.Errorf("Update %s: %v", key, err)
@@ -399,12 +402,19 @@ func TestChangeKeeper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKeeper := localsecrets.NewKeeper(key)
-	defer newKeeper.Close()
+	newLocal := localsecrets.NewKeeper(key)
+	defer newLocal.Close()
+	counter := cryptotest.NewCountingKeeper(newLocal)
+	newKeeper := counter.Keeper()
 	secretsBefore := snapshot(t, e.coll)
 	delete(secretsBefore, backend.KeyringID)
 	if err := e.m.ChangeKeeper(ctx, newKeeper); err != nil {
 		t.Fatal(err)
+	}
+	// Per data key: one Encrypt by the new keeper, and one Decrypt to prove
+	// it gives the key back.
+	if got := [2]int{counter.Encrypts(), counter.Decrypts()}; got != [2]int{2, 2} {
+		t.Errorf("ChangeKeeper of 2 data keys: %d Encrypt and %d Decrypt calls by the new keeper, want 2 and 2", got[0], got[1])
 	}
 	after := snapshot(t, e.coll)
 	delete(after, backend.KeyringID)

@@ -125,6 +125,25 @@ func TestKeeperCalls(t *testing.T) {
 	if got := coldCounter.Decrypts(); got != 3 {
 		t.Errorf("then 10,000 Reveals: %d Decrypt calls in all, want still 3", got)
 	}
+
+	// A rotation costs one Encrypt (the new key) and one Decrypt (proof
+	// that this keeper still wraps the keyring); Reseal on the Manager that
+	// rotated costs none.
+	counter.Reset()
+	if err := warm.RotateDataKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := [2]int{counter.Encrypts(), counter.Decrypts()}; got != [2]int{1, 1} {
+		t.Errorf("RotateDataKey: %d Encrypt and %d Decrypt calls, want 1 and 1", got[0], got[1])
+	}
+	counter.Reset()
+	stats, err := warm.Reseal(ctx, nil)
+	if err != nil || stats.Resealed != 3 {
+		t.Fatalf("Reseal: %+v, %v", stats, err)
+	}
+	if got := [2]int{counter.Encrypts(), counter.Decrypts()}; got != [2]int{0, 0} {
+		t.Errorf("Reseal of 3 records: %d Encrypt and %d Decrypt calls, want none", got[0], got[1])
+	}
 }
 
 // TestKeyringFreshness: a Manager that read the keyring before another
