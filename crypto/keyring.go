@@ -19,7 +19,9 @@ import (
 // RefreshInterval bounds how long a Keyring keeps sealing under a data key
 // after another process made a newer one active: Seal re-reads the keyring
 // document (one store read, no keeper call) when its copy is older than this.
-// Opening never waits for it: an unknown data-key id reloads at once.
+// Opening never waits for it: an unknown data-key id reloads at once. The
+// interval is measured on the clock given to NewKeyring (coffer's
+// Options.Now), so a clock that never moves never refreshes.
 const RefreshInterval = 30 * time.Second
 
 // Keyring is the set of data keys of one collection, unwrapped once by the
@@ -137,9 +139,10 @@ func (k *Keyring) ActiveKeyID(ctx context.Context) (uint32, error) {
 }
 
 // Load reads the keyring document (creating it with one fresh data key when
-// the collection has none) and unwraps every data key not yet in memory: one
-// keeper Decrypt per new key. Call it to see another process's rotation at
-// once rather than within RefreshInterval.
+// the collection has none and this Keyring has never loaded one) and unwraps
+// every data key not yet in memory: one keeper Decrypt per new key. Call it
+// to see another process's rotation at once rather than within
+// RefreshInterval.
 func (k *Keyring) Load(ctx context.Context) error {
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
