@@ -74,14 +74,48 @@
 //
 // Values are sealed with AES-256-GCM under random 256-bit data keys; the data
 // keys are stored in the collection wrapped by the keeper, and each
-// ciphertext's associated data binds it to its project, environment, key and
-// data-key id, so a ciphertext copied onto another record fails with
+// ciphertext's associated data binds it to its project, environment, key,
+// creation time and data-key id, so a ciphertext copied onto another record,
+// or onto the same key after it was deleted and created again, fails with
 // ErrDecrypt (package crypto documents the envelope). The store sees only
 // ciphertext and metadata. A Manager unwraps the keyring once and keeps the
 // data keys in memory: after that, no keeper call per operation. Value
 // redacts itself in fmt, JSON, text and slog; audit events (Options.AuditLog)
 // carry the operation, project, environment, key, actor (WithActor) and
 // outcome, never a value.
+//
+// # Rotation and keepers
+//
+// RotateDataKey adds a data key and makes it active; values sealed under
+// older keys still open. Reseal then seals every record of the collection
+// (all projects and environments) under the active key, in batches,
+// revision-checked and resumable, reporting progress. ChangeKeeper moves the
+// keyring to another keeper (a KMS migration) by re-wrapping the data keys,
+// without touching any record. A Manager re-reads the keyring document (one
+// store read, no keeper call) when its copy is older than
+// crypto.RefreshInterval, so a rotation made elsewhere reaches its writes
+// within that bound; a data key it has not seen is loaded the first time a
+// value needs it.
+//
+// Keeper URLs (Open): coffer links only gocloud.dev/secrets/localsecrets
+// (base64key://). For the others, blank-import the driver:
+//
+//	import _ "gocloud.dev/secrets/awskms"         // awskms://alias/coffer?region=eu-west-2
+//	import _ "gocloud.dev/secrets/gcpkms"         // gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K
+//	import _ "gocloud.dev/secrets/azurekeyvault"  // azurekeyvault://VAULT.vault.azure.net/keys/KEY
+//	import _ "gocloud.dev/secrets/hashivault"     // hashivault://KEY (VAULT_ADDR, VAULT_TOKEN)
+//
+// Vault's transit engine creates a missing key on the first encrypt, so a
+// typo in the key name silently makes a new key: the keyring is then wrapped
+// by that key, and a Manager given the intended name cannot read it. Create
+// the key beforehand and give the application's Vault policy only the
+// "update" capability on transit/encrypt/KEY (not "create"), or turn
+// upserting off for the mount (disable_upserting on transit/config/keys, in
+// Vault versions that have it): Vault then refuses an unknown key instead of
+// creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
+// the key in an awskms:// URL chooses how new data keys are wrapped, not who
+// may unwrap them: use key policies, and encryption context (context_NAME=VALUE
+// URL parameters) to tie a keyring to one keeper.
 //
 // # Concurrency
 //

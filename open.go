@@ -18,8 +18,22 @@ import (
 // collections stay open for the process, shared by name.
 //
 // Only memdocstore and localsecrets are linked in by coffer itself; blank-
-// import the gocloud driver of any other scheme. No error holds either URL:
-// keeper URLs can hold key material and store URLs passwords.
+// import the gocloud driver of any other scheme (gocloud.dev/secrets/awskms,
+// gcpkms, azurekeyvault; gocloud.dev/secrets/hashivault, a module of its own
+// pinned at v0.46.0). Examples:
+//
+//	base64key://BASE64_OF_32_RANDOM_BYTES   (URL-safe base64; the key is in the URL)
+//	awskms://alias/coffer?region=eu-west-2
+//	awskms://alias/coffer?region=eu-west-2&endpoint=http://127.0.0.1:4599   (a KMS-compatible endpoint)
+//	gcpkms://projects/P/locations/global/keyRings/R/cryptoKeys/K
+//	azurekeyvault://VAULT.vault.azure.net/keys/KEY
+//	hashivault://KEY   (server from VAULT_ADDR and VAULT_TOKEN)
+//
+// Opening makes no keeper call: the keyring is read on first use. Beware
+// Vault transit: it creates a missing key on first use, so a misspelt key
+// name silently wraps the keyring under a new key (see the package doc). No
+// error holds either URL: keeper URLs can hold key material and store URLs
+// passwords.
 func Open(ctx context.Context, collectionURL, keeperURL string, opts *Options) (*Manager, error) {
 	coll, err := backend.OpenCollection(ctx, collectionURL)
 	if err != nil {
