@@ -1,5 +1,11 @@
 // Package testengine gives integration tests the address of a real engine
-// (PostgreSQL, FerretDB, dynalite, local-kms, Chromium) from the environment.
+// (PostgreSQL, FerretDB, dynalite, local-kms, Chromium) started on loopback
+// by scripts/engines.sh.
+//
+// A developer who has not started the engines sees those tests skip with a
+// message saying how to start them; in CI, where every engine must run, a
+// missing address fails the test instead, so a broken engine setup can never
+// pass as a green run of skipped tests.
 package testengine
 
 import (
@@ -7,19 +13,40 @@ import (
 	"testing"
 )
 
-// Env returns the environment variable name. When it is empty the test is
-// skipped with a message saying how to start the engines, except under
-// CI=true, where a missing engine fails the test: CI skips nothing.
+// Names of the environment variables scripts/engines.sh exports in
+// .engines.env.
+const (
+	// PostgresURL is a PostgreSQL URL, e.g.
+	// postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable.
+	PostgresURL = "COFFER_POSTGRES_URL"
+	// MongoSQLiteURL is a MongoDB URI of FerretDB on its SQLite backend.
+	MongoSQLiteURL = "COFFER_MONGO_SQLITE_URL"
+	// MongoPGURL is a MongoDB URI of FerretDB on its PostgreSQL backend.
+	MongoPGURL = "COFFER_MONGO_PG_URL"
+	// DynamoDBEndpoint is the HTTP endpoint of dynalite (a DynamoDB API).
+	DynamoDBEndpoint = "COFFER_DYNAMODB_ENDPOINT"
+	// KMSEndpoint is the HTTP endpoint of local-kms (an AWS KMS API)
+	// holding the key alias/coffer-test in region eu-west-2.
+	KMSEndpoint = "COFFER_KMS_ENDPOINT"
+	// Chromium is the path of the Chromium browser.
+	Chromium = "COFFER_CHROMIUM"
+)
+
+// Env returns the value of the environment variable name. When it is empty
+// the test cannot reach its engine: under CI=true that is a failure (t.Fatalf),
+// otherwise the test is skipped (t.Skipf). Either way the message names the
+// variable and how to start the engines.
 func Env(t testing.TB, name string) string {
 	t.Helper()
 	v := os.Getenv(name)
 	if v != "" {
 		return v
 	}
-	msg := name + " is not set: start the engines with `bash scripts/engines.sh start` and source .engines.env"
+	const how = "start the engines with `bash scripts/engines.sh start` and source .engines.env"
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
+		t.Fatalf("%s is not set: %s", name, how)
+	} else {
+		t.Skipf("%s is not set: %s", name, how)
 	}
-	t.Skip(msg)
 	return ""
 }
