@@ -12,5 +12,5 @@ func (m *Manager) RotateDataKey(ctx context.Context) (err error) {
 		return err
 	}
 	_, err = m.shared.keyring.Rotate(ctx)
-	return err
+	return keyringError(err)
 }

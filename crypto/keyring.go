@@ -105,7 +105,7 @@ func (k *Keyring) Load(ctx context.Context) error {
 	defer k.loadMu.Unlock()
 	rec := backend.NewKeyringRecord()
 	err := k.coll.Get(ctx, rec)
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	if backend.IsNotFound(err) {
 		return k.create(ctx)
 	}
 	if err != nil {
@@ -129,7 +129,7 @@ func (k *Keyring) create(ctx context.Context) error {
 	rec.Active = 1
 	rec.Keys = []backend.WrappedKey{{ID: 1, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)}}
 	err = k.coll.Create(ctx, rec)
-	if gcerrors.Code(err) == gcerrors.AlreadyExists {
+	if backend.IsAlreadyExists(err) {
 		rec = backend.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return fmt.Errorf("coffer: read keyring: %w", err)
@@ -248,12 +248,12 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		rec.Keys = append(rec.Keys, backend.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
 		rec.Active = next
 		err = k.coll.Replace(ctx, rec)
-		switch gcerrors.Code(err) {
-		case gcerrors.OK:
+		switch {
+		case err == nil:
 			return id, k.install(ctx, rec, map[uint32][]byte{id: key})
-		case gcerrors.FailedPrecondition, gcerrors.NotFound:
-			// Another process changed the keyring since the read (some
-			// drivers report a stale revision as NotFound): read again.
+		case backend.IsConflict(err):
+			// Another process changed the keyring since the read: read
+			// again.
 			continue
 		default:
 			return 0, fmt.Errorf("coffer: write keyring: %w", err)
