@@ -121,9 +121,15 @@
 //
 // A Manager is safe for concurrent use, and several Managers (in one process
 // or many) may share a collection. Update and Delete are read-modify-writes
-// under the store's revision, retried on conflict (up to 16 times), so
-// concurrent updates of value and description never lose either. Of racing
-// Creates of one key exactly one wins; the others get ErrAlreadyExists.
+// under the store's revision, retried on conflict (up to 16 times, after a
+// short random wait), so concurrent updates of value and description never
+// lose either; an Update that keeps losing returns ErrConflict having changed
+// nothing. Of racing Creates of one key exactly one wins; the others get
+// ErrAlreadyExists. This relies on the store checking a write's revision
+// atomically, as MongoDB, DynamoDB, Firestore and memdocstore do. FerretDB
+// 1.x does not (it finds the document, then writes it by _id): there,
+// concurrent writes to one secret, or two data-key rotations at once, can
+// lose one of them.
 //
 // # Stored schema
 //
@@ -164,6 +170,11 @@
 //		_ "gocloud.dev/docstore/mongodocstore"
 //		_ "gocloud.dev/secrets/awskms"
 //	)
+//
+// Programs that hold a client rather than a URL use backend/mongostore
+// (OpenCollection, CreateIndex) or backend/dynamostore (CreateTable,
+// OpenCollection); backend/backendtest is the conformance suite every
+// backend passes.
 //
 // mem:// collections are in memory, shared by name within the process and
 // never durable: use them for tests and demos (package coffertest gives a

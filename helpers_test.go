@@ -3,14 +3,11 @@ package coffer_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
 	"gocloud.dev/secrets/localsecrets"
@@ -81,47 +78,6 @@ func newEnv(t *testing.T, opts *coffer.Options) *env {
 	return &env{m: m, coll: coll, keeper: keeper, audit: audit}
 }
 
-// snapshot returns every stored document, keyed by ID, as the store holds it.
-func snapshot(t *testing.T, coll *docstore.Collection) map[string]map[string]any {
-	t.Helper()
-	out := map[string]map[string]any{}
-	it := coll.Query().Get(context.Background())
-	defer it.Stop()
-	for {
-		doc := map[string]any{}
-		err := it.Next(context.Background(), doc)
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[doc["ID"].(string)] = doc
-	}
-}
-
-// unchanged fails the test when the store differs from before.
-func unchanged(t *testing.T, coll *docstore.Collection, before map[string]map[string]any) {
-	t.Helper()
-	if diff := cmp.Diff(before, snapshot(t, coll)); diff != "" {
-		t.Errorf("store changed by a rejected call (-before +after):\n%s", diff)
-	}
-}
-
-func keysOf(list []coffer.Secret) []string {
-	keys := make([]string, len(list))
-	for i, s := range list {
-		keys[i] = s.Key
-	}
-	return keys
-}
-
-func sorted(s []string) []string {
-	s = append([]string(nil), s...)
-	sort.Strings(s)
-	return s
-}
-
 func mustCreate(t *testing.T, m *coffer.Manager, key, value string) coffer.Secret {
 	t.Helper()
 	s, err := m.Create(context.Background(), coffer.NewSecret{Key: key, Value: coffer.Value(value)})
@@ -130,5 +86,3 @@ func mustCreate(t *testing.T, m *coffer.Manager, key, value string) coffer.Secre
 	}
 	return s
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -68,7 +69,7 @@ func TestOpenAWSKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"DATABASE_URL", "TLS_CERT"}, keysOf(list)); diff != "" {
+	if diff := cmp.Diff([]string{"DATABASE_URL", "TLS_CERT"}, backendtest.Keys(list)); diff != "" {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 	check := func(m *coffer.Manager) {

@@ -234,7 +234,7 @@ func (r *resealer) batch(ctx context.Context, keys []*backend.Record) error {
 			return storeError("reseal: write", err)
 		}
 		for _, e := range errs {
-			if !isConflict(e.Err) {
+			if !backend.IsConflict(e.Err) {
 				return storeError("reseal: write", e.Err)
 			}
 			conflicted[e.Index] = true
@@ -299,7 +299,7 @@ func (r *resealer) one(ctx context.Context, id, scope, key string) error {
 			r.stats.Resealed++
 			return nil
 		}
-		if !isConflict(err) {
+		if !backend.IsConflict(err) {
 			return storeError("reseal: write", err)
 		}
 	}

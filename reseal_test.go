@@ -16,6 +16,7 @@ import (
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
 )
@@ -148,7 +149,7 @@ func TestResealEveryProject(t *testing.T) {
 	if err := e.m.RotateDataKey(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, e.coll)
+	before := backendtest.Snapshot(t, e.coll)
 	var calls [][2]int
 	stats, err := e.m.Reseal(ctx, &coffer.ResealOptions{BatchSize: 7, Progress: func(done, total int) {
 		calls = append(calls, [2]int{done, total})
@@ -165,7 +166,7 @@ func TestResealEveryProject(t *testing.T) {
 	if diff := cmp.Diff(map[uint32]int{2: 20}, countKeys(keyIDs(t, e.coll))); diff != "" {
 		t.Errorf("records per data key (-want +got):\n%s", diff)
 	}
-	after := snapshot(t, e.coll)
+	after := backendtest.Snapshot(t, e.coll)
 	if diff := cmp.Diff(withoutSealed(before), withoutSealed(after)); diff != "" {
 		t.Errorf("Reseal changed more than Sealed (-before +after):\n%s", diff)
 	}
@@ -337,7 +338,7 @@ func TestResealUndecryptable(t *testing.T) {
 	if err := e.m.RotateDataKey(ctx); err != nil {
 		t.Fatal(err)
 	}
-	badBefore := snapshot(t, e.coll)["default/default/BAD"]
+	badBefore := backendtest.Snapshot(t, e.coll)["default/default/BAD"]
 	stats, err := e.m.Reseal(ctx, nil)
 	if !errors.Is(err, coffer.ErrDecrypt) || !strings.Contains(err.Error(), "default/default/BAD") {
 		t.Errorf("Reseal: %v; want ErrDecrypt naming default/default/BAD", err)
@@ -348,7 +349,7 @@ func TestResealUndecryptable(t *testing.T) {
 	if diff := cmp.Diff(coffer.ResealStats{KeyID: 2, Total: 3, Resealed: 2, Failed: 1}, stats); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(badBefore, snapshot(t, e.coll)["default/default/BAD"]); diff != "" {
+	if diff := cmp.Diff(badBefore, backendtest.Snapshot(t, e.coll)["default/default/BAD"]); diff != "" {
 		t.Errorf("the unreadable record changed (-before +after):\n%s", diff)
 	}
 	if v, err := e.m.Reveal(ctx, "GOOD"); err != nil || v != "good value" {
@@ -359,11 +360,11 @@ func TestResealUndecryptable(t *testing.T) {
 func TestResealOptions(t *testing.T) {
 	e := newEnv(t, nil)
 	mustCreate(t, e.m, "KEY", "value")
-	before := snapshot(t, e.coll)
+	before := backendtest.Snapshot(t, e.coll)
 	if _, err := e.m.Reseal(context.Background(), &coffer.ResealOptions{BatchSize: -1}); !errors.Is(err, coffer.ErrInvalidOptions) {
 		t.Errorf("BatchSize -1: %v, want ErrInvalidOptions", err)
 	}
-	unchanged(t, e.coll, before)
+	backendtest.Unchanged(t, e.coll, before)
 }
 
 // copySealed copies the raw Sealed field of one stored record onto another.
@@ -406,7 +407,7 @@ func TestChangeKeeper(t *testing.T) {
 	defer newLocal.Close()
 	counter := cryptotest.NewCountingKeeper(newLocal)
 	newKeeper := counter.Keeper()
-	secretsBefore := snapshot(t, e.coll)
+	secretsBefore := backendtest.Snapshot(t, e.coll)
 	delete(secretsBefore, backend.KeyringID)
 	if err := e.m.ChangeKeeper(ctx, newKeeper); err != nil {
 		t.Fatal(err)
@@ -416,7 +417,7 @@ func TestChangeKeeper(t *testing.T) {
 	if got := [2]int{counter.Encrypts(), counter.Decrypts()}; got != [2]int{2, 2} {
 		t.Errorf("ChangeKeeper of 2 data keys: %d Encrypt and %d Decrypt calls by the new keeper, want 2 and 2", got[0], got[1])
 	}
-	after := snapshot(t, e.coll)
+	after := backendtest.Snapshot(t, e.coll)
 	delete(after, backend.KeyringID)
 	if diff := cmp.Diff(secretsBefore, after); diff != "" {
 		t.Errorf("ChangeKeeper touched secret records (-before +after):\n%s", diff)

@@ -18,7 +18,7 @@ func (m *Manager) RotateDataKey(ctx context.Context) (err error) {
 		return err
 	}
 	_, err = m.shared.keyring.Rotate(ctx)
-	return err
+	return keyringError(err)
 }
 
 // ChangeKeeper moves the keyring to newKeeper — a KMS migration, or a new

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"gocloud.dev/docstore"
-	"gocloud.dev/gcerrors"
 	"gocloud.dev/secrets"
 
 	"github.com/coffer-go/coffer/backend"
@@ -250,7 +250,7 @@ func (m *Manager) place(key string, createdAt time.Time) crypto.Place {
 }
 
 func (m *Manager) record(key string) *backend.Record {
-	return &backend.Record{ID: backend.ID(m.opts.Project, m.opts.Environment, key)}
+	return backend.NewRecord(m.opts.Project, m.opts.Environment, key)
 }
 
 // Create adds a secret. Every problem with s is reported together; a
@@ -279,17 +279,17 @@ func (m *Manager) Create(ctx context.Context, s NewSecret) (sec Secret, err erro
 	now, actor := m.now(), actorOf(ctx)
 	sealed, err := m.shared.keyring.Seal(ctx, m.place(s.Key, now), []byte(s.Value))
 	if err != nil {
-		return Secret{}, err
+		return Secret{}, keyringError(err)
 	}
 	rec := m.record(s.Key)
-	rec.Scope, rec.Project, rec.Environment, rec.Key = m.scope, m.opts.Project, m.opts.Environment, s.Key
+	rec.Project, rec.Environment = m.opts.Project, m.opts.Environment
 	rec.Description, rec.Type = s.Description, string(typ)
 	rec.CreatedAt, rec.UpdatedAt, rec.RotatedAt = now, now, now
 	rec.CreatedBy, rec.UpdatedBy = actor, actor
 	rec.Version = 1
 	rec.Sealed = sealed
 	if err := m.shared.coll.Create(ctx, rec); err != nil {
-		if gcerrors.Code(err) == gcerrors.AlreadyExists {
+		if backend.IsAlreadyExists(err) {
 			return Secret{}, fmt.Errorf("%w: %q in %s", ErrAlreadyExists, s.Key, m.where())
 		}
 		return Secret{}, storeError("create", err)
@@ -316,7 +316,7 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	}
 	plain, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed)
 	if err != nil {
-		return "", fmt.Errorf("secret %q in %s: %w", key, m.where(), err)
+		return "", fmt.Errorf("secret %q in %s: %w", key, m.where(), keyringError(err))
 	}
 	return Value(plain), nil
 }
@@ -331,7 +331,7 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 	}
 	rec := m.record(key)
 	if err := m.shared.coll.Get(ctx, rec, fields...); err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if backend.IsNotFound(err) {
 			return nil, m.notFound(ctx, key)
 		}
 		return nil, storeError("read", err)
@@ -359,11 +359,7 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 
 // scan runs the keyed listing query of the Manager's scope, in key order.
 func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*backend.Record) error) error {
-	it := m.shared.coll.Query().
-		Where("Scope", "=", m.scope).
-		Where("Key", ">", "").
-		OrderBy("Key", docstore.Ascending).
-		Get(ctx, fields...)
+	it := backend.ListQuery(m.shared.coll, m.scope).Get(ctx, fields...)
 	defer it.Stop()
 	for {
 		rec := &backend.Record{}
@@ -404,7 +400,10 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 	if c.Value == "" && c.Description == nil {
 		return Secret{}, ErrNoChanges
 	}
-	for range maxAttempts {
+	for attempt := range maxAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return Secret{}, err
+		}
 		rec, err := m.get(ctx, key)
 		if err != nil {
 			return Secret{}, err
@@ -418,7 +417,7 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 			// creation time, which only the read tells.
 			sealed, err := m.shared.keyring.Seal(ctx, m.place(key, rec.CreatedAt), []byte(c.Value))
 			if err != nil {
-				return Secret{}, err
+				return Secret{}, keyringError(err)
 			}
 			rec.Sealed = sealed
 			rec.Version++
@@ -432,7 +431,7 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 		if err == nil {
 			return toSecret(rec), nil
 		}
-		if !isConflict(err) {
+		if !backend.IsConflict(err) {
 			return Secret{}, storeError("update", err)
 		}
 		// Someone else wrote (or deleted) the record since we read it:
@@ -445,7 +444,10 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 // ErrNotFound.
 func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 	defer func() { m.audit(ctx, "delete", key, err) }()
-	for range maxAttempts {
+	for attempt := range maxAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
 		rec, err := m.get(ctx, key, "ID", "DocstoreRevision")
 		if err != nil {
 			return err
@@ -456,11 +458,35 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 		if err == nil {
 			return nil
 		}
-		if !isConflict(err) {
+		if !backend.IsConflict(err) {
 			return storeError("delete", err)
 		}
 	}
 	return fmt.Errorf("%w: %q in %s", ErrConflict, key, m.where())
+}
+
+// maxBackoff caps the wait before one retry of a write that lost a race.
+const maxBackoff = 100 * time.Millisecond
+
+// backoff waits before attempt (0-based) of a read-modify-write: not at all
+// before the first, then a random time up to 2 ms, 4 ms, 8 ms, ... capped at
+// maxBackoff. Writers that collided retry at different moments instead of
+// colliding again in lockstep, which on a store with real latency (DynamoDB)
+// would use up every attempt under contention. It returns ctx's error if
+// ctx ends first.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	limit := min(2*time.Millisecond<<(attempt-1), maxBackoff)
+	timer := time.NewTimer(rand.N(limit))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // Require checks that every key exists, reporting all missing keys at once
@@ -504,7 +530,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 	err = m.scan(ctx, []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}, func(rec *backend.Record) error {
 		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key, rec.CreatedAt), rec.Sealed)
 		if err != nil {
-			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), err)
+			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), keyringError(err))
 		}
 		env = append(env, rec.Key+"="+string(plain))
 		return nil
@@ -572,25 +598,23 @@ func toSecret(r *backend.Record) Secret {
 	}
 }
 
-// isConflict reports a revision-checked write that lost to another writer.
-// mongodocstore answers a stale-revision Replace with NotFound rather than
-// FailedPrecondition; the caller re-reads, which tells a real delete (the
-// read says NotFound) from a lost race.
-func isConflict(err error) bool {
-	switch gcerrors.Code(err) {
-	case gcerrors.FailedPrecondition, gcerrors.NotFound:
-		return true
-	}
-	return false
-}
-
 // storeError wraps a store failure. Context errors stay matchable with
 // errors.Is; a closed collection reads as ErrClosed.
 func storeError(op string, err error) error {
-	if gcerrors.Code(err) == gcerrors.FailedPrecondition && strings.Contains(err.Error(), "closed") {
+	if backend.IsClosed(err) {
 		return fmt.Errorf("%w: %s: %w", ErrClosed, op, err)
 	}
 	return fmt.Errorf("coffer: %s: %w", op, err)
+}
+
+// keyringError maps a keyring failure caused by a closed collection (the
+// keyring reads it on first use and on rotation) to ErrClosed; any other
+// error passes unchanged.
+func keyringError(err error) error {
+	if backend.IsClosed(err) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
 }
 
 // audit records one event per operation. Events hold the operation, where,

@@ -11,22 +11,47 @@ import (
 	"github.com/coffer-go/coffer/internal/redact"
 )
 
+// The key fields of coffer's layout. Every driver is keyed by one of them;
+// helpers that open a collection from a client (backend/mongostore,
+// backend/dynamostore) use these names rather than spelling them again.
+const (
+	// IDField is the key of memdocstore, MongoDB (stored as _id), Firestore
+	// (the document name) and coffer's SQL driver.
+	IDField = "ID"
+	// PartitionKey is DynamoDB's partition (hash) key: all secrets of one
+	// project and environment share a partition.
+	PartitionKey = "Scope"
+	// SortKey is DynamoDB's sort (range) key, so List is a keyed Query that
+	// returns keys in order.
+	SortKey = "Key"
+)
+
 // layout says, per URL scheme, which query parameters make a driver key its
-// documents the way coffer's Record expects. Drivers not linked into the
-// program are still named here: the user blank-imports the driver (as with
-// any gocloud URL) and OpenCollection adds the layout.
+// documents the way coffer's Record expects. It is the one place the layout
+// per driver is written down. Drivers not linked into the program are still
+// named here: the user blank-imports the driver (as with any gocloud URL) and
+// OpenCollection adds the layout.
 var layout = map[string]url.Values{
 	// memdocstore takes its key field from the URL path: mem://NAME/ID.
 	"mem": nil,
 	// MongoDB, Amazon DocumentDB, Azure Cosmos DB (mongodocstore).
-	"mongo": {"id_field": {"ID"}},
-	// DynamoDB: partition key Scope and sort key Key, so List is a keyed Query.
-	"dynamodb": {"partition_key": {"Scope"}, "sort_key": {"Key"}, "allow_scans": {"true"}},
+	"mongo": {"id_field": {IDField}},
+	// DynamoDB: partition key Scope and sort key Key, so List is a keyed
+	// Query. Scans are allowed for whole-collection jobs (re-sealing).
+	// Reads are strongly consistent: DynamoDB's default, eventually
+	// consistent reads could serve a value another Manager has just
+	// replaced, breaking "changes take effect immediately".
+	"dynamodb": {
+		"partition_key":   {PartitionKey},
+		"sort_key":        {SortKey},
+		"allow_scans":     {"true"},
+		"consistent_read": {"true"},
+	},
 	// Firestore keeps the ID in the document name.
-	"firestore": {"name_field": {"ID"}},
+	"firestore": {"name_field": {IDField}},
 	// coffer's SQL driver (backend/sqldocstore).
-	"sqlite":   {"key_field": {"ID"}},
-	"postgres": {"key_field": {"ID"}},
+	"sqlite":   {"key_field": {IDField}},
+	"postgres": {"key_field": {IDField}},
 }
 
 // OpenCollection opens the collection at a coffer URL (mem://NAME,
@@ -51,19 +76,31 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 	if u.Scheme == "mem" {
 		return openMem(ctx, u, rawURL)
 	}
-	q := u.Query()
-	for name, want := range params {
-		if got := q.Get(name); got != "" && got != want[0] {
-			return nil, redact.Error("coffer: open collection", rawURL, fmt.Errorf("query parameter %s must be %q for coffer's layout (or left out)", name, want[0]))
-		}
-		q.Set(name, want[0])
+	withLayout, err := applyLayout(u, params)
+	if err != nil {
+		return nil, redact.Error("coffer: open collection", rawURL, err)
 	}
-	u.RawQuery = q.Encode()
-	coll, err := docstore.OpenCollection(ctx, u.String())
+	coll, err := docstore.OpenCollection(ctx, withLayout.String())
 	if err != nil {
 		return nil, redact.Error("coffer: open collection", rawURL, err)
 	}
 	return coll, nil
+}
+
+// applyLayout returns u with the layout's query parameters set. A parameter
+// the user already set must agree with the layout: a collection keyed any
+// other way would not find coffer's documents.
+func applyLayout(u *url.URL, params url.Values) (*url.URL, error) {
+	q := u.Query()
+	for name, want := range params {
+		if got := q.Get(name); got != "" && got != want[0] {
+			return nil, fmt.Errorf("query parameter %s must be %q for coffer's layout (or left out)", name, want[0])
+		}
+		q.Set(name, want[0])
+	}
+	out := *u
+	out.RawQuery = q.Encode()
+	return &out, nil
 }
 
 // memOpener shares mem:// collections by name within the process.
@@ -73,7 +110,7 @@ func openMem(ctx context.Context, u *url.URL, rawURL string) (*docstore.Collecti
 	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 		return nil, redact.Error("coffer: open collection", rawURL, fmt.Errorf("a memory collection URL is mem://NAME with nothing after the name"))
 	}
-	coll, err := memOpener.OpenCollectionURL(ctx, &url.URL{Scheme: "mem", Host: u.Host, Path: "/ID"})
+	coll, err := memOpener.OpenCollectionURL(ctx, &url.URL{Scheme: "mem", Host: u.Host, Path: "/" + IDField})
 	if err != nil {
 		return nil, redact.Error("coffer: open collection", rawURL, err)
 	}
@@ -83,5 +120,5 @@ func openMem(ctx context.Context, u *url.URL, rawURL string) (*docstore.Collecti
 // OpenMemCollection returns a new, unnamed in-memory collection with coffer's
 // layout, for tests and demos.
 func OpenMemCollection() (*docstore.Collection, error) {
-	return memdocstore.OpenCollection("ID", nil)
+	return memdocstore.OpenCollection(IDField, nil)
 }

@@ -62,6 +62,14 @@ func ID(project, environment, key string) string {
 	return project + "/" + environment + "/" + key
 }
 
+// NewRecord returns a record with the key fields of the secret key in a
+// project and environment set: ID, and Scope and Key, which key the
+// document on DynamoDB. Every read, write and delete of a secret starts from
+// it, so each driver finds the fields it keys on.
+func NewRecord(project, environment, key string) *Record {
+	return &Record{ID: ID(project, environment, key), Scope: Scope(project, environment), Key: key}
+}
+
 // KeyringScope is the Scope of coffer's reserved documents.
 const KeyringScope = "#coffer"
 

@@ -153,7 +153,7 @@ func (k *Keyring) loadLocked(ctx context.Context) error {
 	readAt := k.now()
 	rec := backend.NewKeyringRecord()
 	err := k.coll.Get(ctx, rec)
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	if backend.IsNotFound(err) {
 		k.mu.RLock()
 		had := len(k.keys) > 0
 		k.mu.RUnlock()
@@ -186,7 +186,7 @@ func (k *Keyring) create(ctx context.Context) error {
 	rec.Active = 1
 	rec.Keys = []backend.WrappedKey{{ID: 1, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)}}
 	err = k.coll.Create(ctx, rec)
-	if gcerrors.Code(err) == gcerrors.AlreadyExists {
+	if backend.IsAlreadyExists(err) {
 		rec = backend.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return fmt.Errorf("coffer: read keyring: %w", err)
@@ -315,10 +315,10 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		rec.Keys = append(rec.Keys, backend.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
 		rec.Active = next
 		err = k.coll.Replace(ctx, rec)
-		switch gcerrors.Code(err) {
-		case gcerrors.OK:
+		switch {
+		case err == nil:
 			return id, k.install(ctx, rec, map[uint32][]byte{id: key}, readAt)
-		case gcerrors.FailedPrecondition, gcerrors.NotFound:
+		case backend.IsConflict(err):
 			// Another process changed the keyring since the read (some
 			// drivers report a stale revision as NotFound): read again.
 			continue

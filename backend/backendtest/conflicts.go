@@ -1,0 +1,525 @@
+package backendtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gocloud.dev/gcerrors"
+
+	"github.com/coffer-go/coffer"
+	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/crypto"
+)
+
+// testStaleWritesAreConflicts: a Replace or Delete carrying a revision that
+// is no longer current does not apply, and backend.IsConflict says so —
+// whatever code the driver uses (mongodocstore answers a stale Replace with
+// NotFound). The other classifications coffer relies on are checked too.
+func testStaleWritesAreConflicts(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	mustCreate(t, e.m, "K", "v1")
+	newRec := func() *backend.Record { return backend.NewRecord(coffer.DefaultName, coffer.DefaultName, "K") }
+	stale := newRec()
+	if err := e.coll.Get(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Update(ctx, "K", coffer.Change{Description: ptr("fresh")}); err != nil {
+		t.Fatal(err)
+	}
+	after := Snapshot(t, e.coll)
+
+	r := *stale
+	r.Description = "stale"
+	err := e.coll.Replace(ctx, &r)
+	t.Logf("stale Replace: code %v", gcerrors.Code(err))
+	if !backend.IsConflict(err) {
+		t.Errorf("stale Replace: %v (code %v); want a conflict", err, gcerrors.Code(err))
+	}
+	Unchanged(t, e.coll, after)
+
+	d := *stale
+	err = e.coll.Delete(ctx, &d)
+	t.Logf("stale Delete: code %v", gcerrors.Code(err))
+	if !backend.IsConflict(err) {
+		t.Errorf("stale Delete: %v (code %v); want a conflict", err, gcerrors.Code(err))
+	}
+	Unchanged(t, e.coll, after)
+
+	// A revision-checked write of a document deleted since the read is a
+	// conflict too, and must not bring the document back.
+	current := newRec()
+	if err := e.coll.Get(ctx, current); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Delete(ctx, "K"); err != nil {
+		t.Fatal(err)
+	}
+	gone := Snapshot(t, e.coll)
+	r = *current
+	err = e.coll.Replace(ctx, &r)
+	t.Logf("Replace of a deleted document: code %v", gcerrors.Code(err))
+	if !backend.IsConflict(err) {
+		t.Errorf("Replace of a deleted document: %v (code %v); want a conflict", err, gcerrors.Code(err))
+	}
+	// Deleting what is already gone may succeed (memdocstore) or conflict;
+	// either way the document stays gone.
+	d = *current
+	err = e.coll.Delete(ctx, &d)
+	t.Logf("Delete of a deleted document: code %v", gcerrors.Code(err))
+	if err != nil && !backend.IsConflict(err) {
+		t.Errorf("Delete of a deleted document: %v (code %v); want success or a conflict", err, gcerrors.Code(err))
+	}
+	Unchanged(t, e.coll, gone)
+
+	// Get of a missing document and Create of a taken key.
+	err = e.coll.Get(ctx, newRec())
+	if !backend.IsNotFound(err) || backend.IsAlreadyExists(err) {
+		t.Errorf("Get of a missing document: %v (code %v); want not found", err, gcerrors.Code(err))
+	}
+	mustCreate(t, e.m, "TAKEN", "v")
+	rec := backend.NewRecord(coffer.DefaultName, coffer.DefaultName, "TAKEN")
+	err = e.coll.Create(ctx, rec)
+	if !backend.IsAlreadyExists(err) || backend.IsConflict(err) {
+		t.Errorf("Create of a taken key: %v (code %v); want already exists", err, gcerrors.Code(err))
+	}
+}
+
+// interferingClock returns a clock for a Manager under test and a way to
+// arm it: the next time the Manager reads the clock, the armed function
+// runs first. Update reads the clock between reading the record and writing
+// it back, so the armed function's writes make that write stale.
+func interferingClock() (clock func() time.Time, arm func(f func())) {
+	var mu sync.Mutex
+	var armed func()
+	clock = func() time.Time {
+		mu.Lock()
+		f := armed
+		armed = nil
+		mu.Unlock()
+		if f != nil {
+			f()
+		}
+		return FixedNow
+	}
+	arm = func(f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		armed = f
+	}
+	return clock, arm
+}
+
+// testUpdateRetriesAfterConflict: another writer lands between Update's
+// read and its write; Update's write is stale, so it reads again and
+// reapplies its change. Neither change is lost.
+func testUpdateRetriesAfterConflict(t *testing.T, h Harness) {
+	clock, arm := interferingClock()
+	e := newEnv(t, h, &coffer.Options{Now: clock})
+	ctx := context.Background()
+	other := e.other(t, nil)
+	if _, err := e.m.Create(ctx, coffer.NewSecret{Key: "K", Value: "v1", Description: "d1"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Our value change against their description change.
+	var ran atomic.Int64
+	arm(func() {
+		ran.Add(1)
+		if _, err := other.Update(ctx, "K", coffer.Change{Description: ptr("theirs")}); err != nil {
+			t.Errorf("interfering Update: %v", err)
+		}
+	})
+	got, err := e.m.Update(ctx, "K", coffer.Change{Value: "ours"})
+	if err != nil {
+		t.Fatalf("Update after a conflict: %v", err)
+	}
+	if ran.Load() != 1 {
+		t.Fatalf("the interfering write ran %d times, want 1", ran.Load())
+	}
+	if got.Description != "theirs" || got.Version != 2 {
+		t.Errorf("Update returned description %q, version %d; want theirs, 2", got.Description, got.Version)
+	}
+	wantReveal(t, other, "K", "ours")
+	if s, err := other.Get(ctx, "K"); err != nil || s.Description != "theirs" || s.Version != 2 {
+		t.Errorf("stored: %+v, %v; want description theirs, version 2", s, err)
+	}
+
+	// Our description change against their value change.
+	arm(func() {
+		ran.Add(1)
+		if _, err := other.Update(ctx, "K", coffer.Change{Value: "their value"}); err != nil {
+			t.Errorf("interfering Update: %v", err)
+		}
+	})
+	got, err = e.m.Update(ctx, "K", coffer.Change{Description: ptr("our description")})
+	if err != nil {
+		t.Fatalf("Update after a conflict: %v", err)
+	}
+	if ran.Load() != 2 {
+		t.Fatalf("the interfering write ran %d times in all, want 2", ran.Load())
+	}
+	if got.Description != "our description" || got.Version != 3 {
+		t.Errorf("Update returned description %q, version %d; want our description, 3", got.Description, got.Version)
+	}
+	wantReveal(t, e.m, "K", "their value")
+}
+
+// testUpdateReportsPersistentConflict: when another writer lands before
+// every attempt, Update gives up with ErrConflict — never ErrNotFound — and
+// its change is not half applied. This also proves the interfering clock
+// really lands between read and write, which the retry test relies on.
+func testUpdateReportsPersistentConflict(t *testing.T, h Harness) {
+	clock, arm := interferingClock()
+	e := newEnv(t, h, &coffer.Options{Now: clock})
+	ctx := context.Background()
+	other := e.other(t, nil)
+	if _, err := e.m.Create(ctx, coffer.NewSecret{Key: "K", Value: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	var interfere func()
+	interfere = func() {
+		i := n.Add(1)
+		if _, err := other.Update(ctx, "K", coffer.Change{Description: ptr(fmt.Sprint("theirs-", i))}); err != nil {
+			t.Errorf("interfering Update: %v", err)
+		}
+		arm(interfere)
+	}
+	arm(interfere)
+	_, err := e.m.Update(ctx, "K", coffer.Change{Value: "ours"})
+	arm(nil)
+	if !errors.Is(err, coffer.ErrConflict) || errors.Is(err, coffer.ErrNotFound) {
+		t.Fatalf("Update that always loses: %v; want ErrConflict and not ErrNotFound", err)
+	}
+	if !strings.Contains(err.Error(), `"K"`) {
+		t.Errorf("conflict error does not name the key: %v", err)
+	}
+	if n.Load() < 2 {
+		t.Errorf("Update gave up after %d attempts; want retries", n.Load())
+	}
+	wantReveal(t, other, "K", "v1")
+	s, err := other.Get(ctx, "K")
+	if want := fmt.Sprint("theirs-", n.Load()); err != nil || s.Version != 1 || s.Description != want {
+		t.Errorf("stored %+v, %v; want version 1 and the last interfering description %q", s, err, want)
+	}
+}
+
+// testUpdateOfDeletedSecret: a secret deleted between Update's read and its
+// write is reported as not found, and the write does not bring it back.
+func testUpdateOfDeletedSecret(t *testing.T, h Harness) {
+	clock, arm := interferingClock()
+	e := newEnv(t, h, &coffer.Options{Now: clock})
+	ctx := context.Background()
+	other := e.other(t, nil)
+	mustCreate(t, e.m, "K", "v1")
+	arm(func() {
+		if err := other.Delete(ctx, "K"); err != nil {
+			t.Errorf("interfering Delete: %v", err)
+		}
+	})
+	_, err := e.m.Update(ctx, "K", coffer.Change{Value: "v2"})
+	if !errors.Is(err, coffer.ErrNotFound) || errors.Is(err, coffer.ErrConflict) {
+		t.Errorf("Update of a secret deleted meanwhile: %v; want ErrNotFound", err)
+	}
+	if _, ok := Snapshot(t, e.coll)[backend.ID(coffer.DefaultName, coffer.DefaultName, "K")]; ok {
+		t.Error("the stale Update brought the deleted record back")
+	}
+}
+
+// testDeleteRacesUpdates: a Delete racing a stream of Updates succeeds (its
+// stale attempts are retried), and the updates then find nothing.
+func testDeleteRacesUpdates(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	other := e.other(t, nil)
+	mustCreate(t, e.m, "K", "v1")
+	landed := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			_, err := other.Update(ctx, "K", coffer.Change{Description: ptr(fmt.Sprint("d", i))})
+			if errors.Is(err, coffer.ErrNotFound) {
+				done <- nil
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			select {
+			case landed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	select {
+	case <-landed:
+	case err := <-done:
+		t.Fatalf("Update before any delete: %v", err)
+	}
+	if err := e.m.Delete(ctx, "K"); err != nil {
+		t.Errorf("Delete racing updates: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Update racing a delete: %v; want success or ErrNotFound", err)
+	}
+	if _, err := e.m.Get(ctx, "K"); !errors.Is(err, coffer.ErrNotFound) {
+		t.Errorf("Get after Delete: %v", err)
+	}
+}
+
+// testConcurrentUpdatesLoseNothing: goroutines updating the value and the
+// description of one secret at once; every update that reports success
+// lands exactly once.
+func testConcurrentUpdatesLoseNothing(t *testing.T, h Harness) {
+	requireAtomicRevisions(t, h)
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	mustCreate(t, e.m, "COUNTER", "v0")
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	var valueUpdates atomic.Int64
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Half the writers are separate Managers, as separate
+			// processes would be.
+			m := e.m
+			if w%4 >= 2 {
+				m = e.other(t, nil)
+			}
+			for i := range each {
+				var c coffer.Change
+				if w%2 == 0 {
+					c.Value = coffer.Value(fmt.Sprintf("w%d-%d", w, i))
+				} else {
+					c.Description = ptr(fmt.Sprintf("w%d-%d", w, i))
+				}
+				if _, err := m.Update(ctx, "COUNTER", c); err != nil {
+					errs <- err
+					continue
+				}
+				if w%2 == 0 {
+					valueUpdates.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	// Eight writers hammering one secret is far beyond a Secrets page's
+	// load; an Update may then give up with ErrConflict, its documented
+	// "try again", having changed nothing. Anything else is a failure, and
+	// so is giving up often.
+	conflicts := 0
+	for err := range errs {
+		if !errors.Is(err, coffer.ErrConflict) {
+			t.Errorf("Update: %v", err)
+			continue
+		}
+		conflicts++
+	}
+	t.Logf("%d of %d updates gave up with ErrConflict", conflicts, writers*each)
+	if conflicts > writers*each/20 {
+		t.Errorf("%d of %d updates gave up with ErrConflict; want at most 5%%", conflicts, writers*each)
+	}
+	s, err := e.m.Get(ctx, "COUNTER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every value change bumps Version exactly once: no lost update.
+	if want := 1 + int(valueUpdates.Load()); s.Version != want {
+		t.Errorf("Version = %d, want %d (1 + %d value updates)", s.Version, want, valueUpdates.Load())
+	}
+	if !strings.HasPrefix(s.Description, "w") {
+		t.Errorf("description lost: %q", s.Description)
+	}
+}
+
+// testConcurrentUpdatesKeepBothFields: one goroutine changes only values,
+// another only descriptions; the final record has the last of each.
+func testConcurrentUpdatesKeepBothFields(t *testing.T, h Harness) {
+	requireAtomicRevisions(t, h)
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	for round := range 20 {
+		key := fmt.Sprint("K", round)
+		mustCreate(t, e.m, key, "v0")
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= 10; i++ {
+				if _, err := e.m.Update(ctx, key, coffer.Change{Value: coffer.Value(fmt.Sprint("v", i))}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= 10; i++ {
+				if _, err := e.m.Update(ctx, key, coffer.Change{Description: ptr(fmt.Sprint("d", i))}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+		wg.Wait()
+		s, err := e.m.Get(ctx, key)
+		v, err2 := e.m.Reveal(ctx, key)
+		if err != nil || err2 != nil || v != "v10" || s.Description != "d10" || s.Version != 11 {
+			t.Fatalf("round %d: value %q, description %q, version %d (%v, %v); want v10, d10, 11", round, string(v), s.Description, s.Version, err, err2)
+		}
+	}
+}
+
+// testRacingCreates: exactly one Create of a key wins; the rest get
+// ErrAlreadyExists, and the stored value is the winner's.
+func testRacingCreates(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	mustCreate(t, e.m, "WARM", "v") // the keyring exists; the race is the record's
+	const racers = 16
+	var wg sync.WaitGroup
+	var wins, exists atomic.Int64
+	var winner atomic.Value
+	start := make(chan struct{})
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := e.m
+			if i%2 == 1 {
+				m = e.other(t, nil)
+			}
+			<-start
+			v := coffer.Value(fmt.Sprint("racer-", i))
+			_, err := m.Create(ctx, coffer.NewSecret{Key: "RACE", Value: v})
+			switch {
+			case err == nil:
+				wins.Add(1)
+				winner.Store(v)
+			case errors.Is(err, coffer.ErrAlreadyExists):
+				exists.Add(1)
+			default:
+				t.Errorf("Create: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if wins.Load() != 1 || exists.Load() != racers-1 {
+		t.Fatalf("wins %d, already-exists %d; want 1 and %d", wins.Load(), exists.Load(), racers-1)
+	}
+	wantReveal(t, e.m, "RACE", winner.Load().(coffer.Value))
+}
+
+// testConcurrentManagersShareKeyring: Managers starting cold on one
+// collection at once agree on a single keyring.
+func testConcurrentManagersShareKeyring(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := coffer.New(e.coll, e.keeper, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer m.Close()
+			if _, err := m.Create(ctx, coffer.NewSecret{Key: fmt.Sprint("K", i), Value: "v"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 8 {
+		wantReveal(t, e.m, fmt.Sprint("K", i), "v")
+	}
+	kr := backend.NewKeyringRecord()
+	if err := e.coll.Get(ctx, kr); err != nil {
+		t.Fatal(err)
+	}
+	if len(kr.Keys) != 1 || kr.Active != 1 {
+		t.Errorf("keyring has %d keys, active %d; want one key, active 1", len(kr.Keys), kr.Active)
+	}
+}
+
+// keyIDOf returns the data-key id a stored secret is sealed under.
+func keyIDOf(t *testing.T, e *env, key string) uint32 {
+	t.Helper()
+	rec := backend.NewRecord(coffer.DefaultName, coffer.DefaultName, key)
+	if err := e.coll.Get(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	env, err := crypto.Parse(rec.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.KeyID
+}
+
+// testRotateDataKey: rotation adds a data key that seals new values while
+// old values still open; racing rotations (revision-checked keyring
+// writes) both land.
+func testRotateDataKey(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	other := e.other(t, nil)
+	mustCreate(t, e.m, "OLD", "sealed under key 1")
+	if err := e.m.RotateDataKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, e.m, "NEW", "sealed under key 2")
+	if got := [2]uint32{keyIDOf(t, e, "OLD"), keyIDOf(t, e, "NEW")}; got != [2]uint32{1, 2} {
+		t.Errorf("key ids %v, want [1 2]", got)
+	}
+	// other loaded the keyring before the rotation; meeting key 2 reloads it.
+	for _, m := range []*coffer.Manager{e.m, other} {
+		wantReveal(t, m, "OLD", "sealed under key 1")
+		wantReveal(t, m, "NEW", "sealed under key 2")
+	}
+	// Rotations from two Managers at once both land. A store whose
+	// revision checks are not atomic could let one overwrite the other
+	// (see NonAtomicRevisions): there they run one after the other.
+	done := make(chan error, 2)
+	_, nonAtomic := h.(NonAtomicRevisions)
+	for _, m := range []*coffer.Manager{e.m, other} {
+		if nonAtomic {
+			done <- m.RotateDataKey(ctx)
+			continue
+		}
+		go func() { done <- m.RotateDataKey(ctx) }()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	kr := backend.NewKeyringRecord()
+	if err := e.coll.Get(ctx, kr); err != nil {
+		t.Fatal(err)
+	}
+	if len(kr.Keys) != 4 || kr.Active != 4 {
+		t.Errorf("keyring has %d keys, active %d; want 4 and 4", len(kr.Keys), kr.Active)
+	}
+	fresh := e.other(t, nil)
+	if _, err := fresh.Update(ctx, "OLD", coffer.Change{Value: "now under key 4"}); err != nil {
+		t.Fatal(err)
+	}
+	if id := keyIDOf(t, e, "OLD"); id != 4 {
+		t.Errorf("updated value sealed under key %d, want 4", id)
+	}
+	wantReveal(t, e.m, "OLD", "now under key 4")
+}

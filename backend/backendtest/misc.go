@@ -1,0 +1,229 @@
+package backendtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/coffer-go/coffer"
+)
+
+func testContextCanceled(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	mustCreate(t, e.m, "K", "v")
+	before := Snapshot(t, e.coll)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := map[string]error{}
+	_, calls["Create"] = e.m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
+	_, calls["Get"] = e.m.Get(ctx, "K")
+	_, calls["Reveal"] = e.m.Reveal(ctx, "K")
+	_, calls["List"] = e.m.List(ctx)
+	_, calls["Update"] = e.m.Update(ctx, "K", coffer.Change{Value: "x"})
+	calls["Delete"] = e.m.Delete(ctx, "K")
+	calls["Require"] = e.m.Require(ctx, "K")
+	_, calls["Environ"] = e.m.Environ(ctx)
+	calls["RotateDataKey"] = e.m.RotateDataKey(ctx)
+	for name, err := range calls {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: %v, want context.Canceled", name, err)
+		}
+	}
+	Unchanged(t, e.coll, before)
+	wantReveal(t, e.m, "K", "v")
+}
+
+func testClose(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	mustCreate(t, e.m, "K", "v")
+	child := must(t)(e.m.Environment("prod"))
+	if err := child.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := child.List(ctx); !errors.Is(err, coffer.ErrClosed) {
+		t.Errorf("closed child: %v", err)
+	}
+	wantReveal(t, e.m, "K", "v") // closing a child leaves its parent open
+	child2 := must(t)(e.m.Environment("dev"))
+	before := Snapshot(t, e.coll)
+	if err := e.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	calls := map[string]error{}
+	_, calls["Create"] = e.m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
+	_, calls["Get"] = e.m.Get(ctx, "K")
+	_, calls["Reveal"] = e.m.Reveal(ctx, "K")
+	_, calls["List"] = e.m.List(ctx)
+	_, calls["Update"] = e.m.Update(ctx, "K", coffer.Change{Value: "x"})
+	calls["Delete"] = e.m.Delete(ctx, "K")
+	calls["Require"] = e.m.Require(ctx, "K")
+	_, calls["Environ"] = e.m.Environ(ctx)
+	calls["RotateDataKey"] = e.m.RotateDataKey(ctx)
+	_, calls["child List"] = child2.List(ctx)
+	for name, err := range calls {
+		if !errors.Is(err, coffer.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", name, err)
+		}
+	}
+	// New does not own the collection: it is still open and unchanged.
+	Unchanged(t, e.coll, before)
+}
+
+// testClosedCollection: a Manager whose collection was closed under it
+// answers ErrClosed, not a store error or "not found".
+func testClosedCollection(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	mustCreate(t, e.m, "K", "v")
+	// cold has never read the keyring: its first call needs the store.
+	cold := e.other(t, nil)
+	if err := e.coll.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]error{}
+	_, calls["cold Create"] = cold.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
+	_, calls["cold Reveal"] = cold.Reveal(ctx, "K")
+	_, calls["Create"] = e.m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
+	_, calls["Get"] = e.m.Get(ctx, "K")
+	_, calls["Reveal"] = e.m.Reveal(ctx, "K")
+	_, calls["List"] = e.m.List(ctx)
+	_, calls["Update"] = e.m.Update(ctx, "K", coffer.Change{Value: "x"})
+	calls["Delete"] = e.m.Delete(ctx, "K")
+	calls["Require"] = e.m.Require(ctx, "K")
+	_, calls["Environ"] = e.m.Environ(ctx)
+	calls["RotateDataKey"] = e.m.RotateDataKey(ctx)
+	for name, err := range calls {
+		if !errors.Is(err, coffer.ErrClosed) || errors.Is(err, coffer.ErrNotFound) {
+			t.Errorf("%s on a closed collection: %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+const canary = "CANARY-d4f1e9-value"
+
+// renderings prints v every way a program might: fmt verbs, JSON, text
+// marshalling and slog's text and JSON handlers.
+func renderings(v any) []string {
+	var out []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%10.3v", "%-20s", "%T"} {
+		out = append(out, fmt.Sprintf(verb, v))
+	}
+	out = append(out, fmt.Sprint(v), fmt.Sprintln(v))
+	if b, err := json.Marshal(v); err == nil {
+		out = append(out, string(b))
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "v", v)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "v", v)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", slog.Any("v", v), slog.Group("g", "v", v))
+	out = append(out, buf.String())
+	return out
+}
+
+func noCanary(t *testing.T, what string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		for _, c := range []string{canary, "d4f1e9"} {
+			if strings.Contains(s, c) {
+				t.Errorf("%s shows the value: %s", what, s)
+			}
+		}
+	}
+}
+
+// testCanary runs every operation with a distinctive value, including calls
+// that fail, and scans every error, result, audit line and stored document.
+// Every rendering of Value, and of the public types that hold one, shows
+// "[REDACTED]".
+func testCanary(t *testing.T, h Harness) {
+	v := coffer.Value(canary)
+	for _, x := range []any{
+		v, &v,
+		coffer.NewSecret{Key: "K", Value: v, Description: "d"},
+		&coffer.NewSecret{Key: "K", Value: v},
+		coffer.Change{Value: v, Description: ptr("d")},
+		[]coffer.Value{v},
+		map[string]coffer.Value{"K": v},
+	} {
+		r := renderings(x)
+		noCanary(t, fmt.Sprintf("%T", x), r...)
+		if !strings.Contains(strings.Join(r, "\n"), "[REDACTED]") {
+			t.Errorf("%T renders without [REDACTED]", x)
+		}
+	}
+	if got := string(v); got != canary {
+		t.Errorf("string(v) = %q", got)
+	}
+
+	e := newEnv(t, h, &coffer.Options{MaxValueBytes: 64})
+	ctx := coffer.WithActor(context.Background(), "tester")
+	m := e.m
+	var texts []string
+	record := func(what string, x any, err error) {
+		if err != nil {
+			texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
+		}
+		if x != nil {
+			texts = append(texts, renderings(x)...)
+		}
+		noCanary(t, what, texts...)
+		texts = texts[:0]
+	}
+	s, err := m.Create(ctx, coffer.NewSecret{Key: "PAYMENT_TOKEN", Value: canary, Description: "a test"})
+	record("Create", s, err)
+	_, err = m.Create(ctx, coffer.NewSecret{Key: "PAYMENT_TOKEN", Value: canary})
+	record("duplicate Create", nil, err)
+	_, err = m.Create(ctx, coffer.NewSecret{Key: "BIG", Value: coffer.Value(strings.Repeat(canary, 10))})
+	record("too-large Create", nil, err)
+	_, err = m.Create(ctx, coffer.NewSecret{Key: "NUL", Value: canary + "\x00"})
+	record("NUL Create", nil, err)
+	_, err = m.Create(ctx, coffer.NewSecret{Key: "bad key", Value: canary, Type: "Bad"})
+	record("bad Create", nil, err)
+	g, err := m.Get(ctx, "PAYMENT_TOKEN")
+	record("Get", g, err)
+	l, err := m.List(ctx)
+	record("List", l, err)
+	got, err := m.Reveal(ctx, "PAYMENT_TOKEN")
+	record("Reveal", got, err)
+	if string(got) != canary {
+		t.Fatalf("Reveal returned %d bytes, not the canary", len(got))
+	}
+	u, err := m.Update(ctx, "PAYMENT_TOKEN", coffer.Change{Value: canary + "-2"})
+	record("Update", u, err)
+	_, err = m.Update(ctx, "PAYMENT_TOKEN", coffer.Change{Value: coffer.Value(strings.Repeat(canary, 10))})
+	record("too-large Update", nil, err)
+	_, err = m.Update(ctx, "MISSING", coffer.Change{Value: canary})
+	record("Update of a missing key", nil, err)
+	record("Require", nil, m.Require(ctx, "PAYMENT_TOKEN", "MISSING"))
+
+	// Raw store: every document, every field, as bytes.
+	mustCreate(t, m, "OTHER", canary)
+	for id, doc := range Snapshot(t, e.coll) {
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noCanary(t, "stored document "+id, string(b), fmt.Sprintf("%v", doc))
+		for field, val := range doc {
+			if sealed, ok := val.([]byte); ok && bytes.Contains(sealed, []byte(canary)) {
+				t.Errorf("document %s stores the value in clear in %s", id, field)
+			}
+		}
+	}
+	if err := m.Delete(ctx, "PAYMENT_TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	noCanary(t, "audit log", e.audit.String())
+	if !strings.Contains(e.audit.String(), `"op":"reveal"`) {
+		t.Error("audit log is missing events")
+	}
+}
