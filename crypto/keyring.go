@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"sync"
@@ -121,9 +122,9 @@ func (k *Keyring) create(ctx context.Context) error {
 	if _, err := rand.Read(key); err != nil {
 		return fmt.Errorf("coffer: generate data key: %w", err)
 	}
-	wrapped, err := k.keeper.Encrypt(ctx, key)
+	wrapped, err := k.wrap(ctx, 1, key)
 	if err != nil {
-		return fmt.Errorf("coffer: wrap data key: %w", err)
+		return err
 	}
 	rec := backend.NewKeyringRecord()
 	rec.Active = 1
@@ -140,6 +141,28 @@ func (k *Keyring) create(ctx context.Context) error {
 		return fmt.Errorf("coffer: write keyring: %w", err)
 	}
 	return k.install(ctx, rec, map[uint32][]byte{1: key})
+}
+
+// wrap has the keeper wrap a new data key, then checks that the keeper
+// unwraps the result to the same key before anything is sealed under it or
+// the wrapped bytes are stored. A keeper that answers Encrypt with bytes it
+// cannot decrypt (a fault, a corrupted response) would otherwise leave a
+// keyring entry whose values only this process could open, and only until it
+// exits. The check costs one keeper Decrypt per new data key, never one per
+// value.
+func (k *Keyring) wrap(ctx context.Context, id uint32, key []byte) ([]byte, error) {
+	wrapped, err := k.keeper.Encrypt(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("coffer: wrap data key: %w", err)
+	}
+	back, err := k.keeper.Decrypt(ctx, wrapped)
+	if err != nil {
+		return nil, unwrapError(id, err)
+	}
+	if subtle.ConstantTimeCompare(back, key) != 1 {
+		return nil, fmt.Errorf("%w: the keeper unwraps a new data key to different bytes; nothing was stored", ErrDecrypt)
+	}
+	return wrapped, nil
 }
 
 // install unwraps the keys of rec that are not in memory yet (known holds
@@ -241,9 +264,9 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		if _, err := rand.Read(key); err != nil {
 			return 0, fmt.Errorf("coffer: generate data key: %w", err)
 		}
-		wrapped, err := k.keeper.Encrypt(ctx, key)
+		wrapped, err := k.wrap(ctx, id, key)
 		if err != nil {
-			return 0, fmt.Errorf("coffer: wrap data key: %w", err)
+			return 0, err
 		}
 		rec.Keys = append(rec.Keys, backend.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
 		rec.Active = next
