@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/hashicorp/go-multierror v1.1.1
+	go.uber.org/goleak v1.3.0
 	gocloud.dev v0.47.0
 )
 
