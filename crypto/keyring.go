@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
@@ -29,6 +30,9 @@ type Keyring struct {
 	mu     sync.RWMutex
 	keys   map[uint32]cipher.AEAD
 	active uint32
+	// stored holds each key's wrapped bytes as this keyring unwrapped
+	// them, so Rotate can tell an unchanged key from one it must check.
+	stored map[uint32][]byte
 }
 
 // NewKeyring returns a keyring kept in coll and wrapped by keeper. Nothing is
@@ -38,7 +42,7 @@ func NewKeyring(coll *docstore.Collection, keeper *secrets.Keeper, now func() ti
 	if now == nil {
 		now = time.Now
 	}
-	return &Keyring{coll: coll, keeper: keeper, now: now, keys: map[uint32]cipher.AEAD{}}
+	return &Keyring{coll: coll, keeper: keeper, now: now, keys: map[uint32]cipher.AEAD{}, stored: map[uint32][]byte{}}
 }
 
 // Seal seals plaintext for p under the active data key.
@@ -175,6 +179,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 	}
 	k.mu.RUnlock()
 	added := map[uint32]cipher.AEAD{}
+	addedWrapped := map[uint32][]byte{}
 	for _, w := range rec.Keys {
 		id, err := keyID(w.ID)
 		if err != nil {
@@ -195,6 +200,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 			return fmt.Errorf("%w: data key %d: %v", ErrDecrypt, id, err)
 		}
 		added[id] = aead
+		addedWrapped[id] = w.Wrapped
 	}
 	active, err := keyID(rec.Active)
 	if err != nil {
@@ -204,6 +210,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 	defer k.mu.Unlock()
 	for id, aead := range added {
 		k.keys[id] = aead
+		k.stored[id] = addedWrapped[id]
 	}
 	if k.keys[active] == nil {
 		return fmt.Errorf("coffer: keyring names active data key %d but does not hold it", active)
@@ -233,6 +240,31 @@ func unwrapError(id uint32, err error) error {
 	return fmt.Errorf("%w: the keeper cannot unwrap data key %d: %w", ErrDecrypt, id, err)
 }
 
+// checkStored makes sure Rotate writes back only wrapped keys that unwrap.
+// Rotation reads the keyring document, extends it and replaces it whole, so a
+// read that returned corrupted bytes would otherwise be stored over every
+// data key, and every value would be lost. A key whose bytes are those this
+// keyring unwrapped costs nothing; a changed one (another process moved the
+// keyring to a new keeper) costs one keeper Decrypt.
+func (k *Keyring) checkStored(ctx context.Context, rec *backend.KeyringRecord) error {
+	for _, w := range rec.Keys {
+		id, err := keyID(w.ID)
+		if err != nil {
+			return err
+		}
+		k.mu.RLock()
+		seen := k.stored[id]
+		k.mu.RUnlock()
+		if seen != nil && bytes.Equal(seen, w.Wrapped) {
+			continue
+		}
+		if _, err := k.keeper.Decrypt(ctx, w.Wrapped); err != nil {
+			return fmt.Errorf("coffer: rotate: nothing written: %w", unwrapError(id, err))
+		}
+	}
+	return nil
+}
+
 // maxRotateAttempts bounds the retries of a keyring change that lost a race
 // with another process changing the keyring.
 const maxRotateAttempts = 16
@@ -251,6 +283,9 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		rec := backend.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return 0, fmt.Errorf("coffer: read keyring: %w", err)
+		}
+		if err := k.checkStored(ctx, rec); err != nil {
+			return 0, err
 		}
 		var next int64 = 1
 		for _, w := range rec.Keys {

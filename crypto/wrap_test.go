@@ -72,3 +72,50 @@ func TestWrapChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestRotateRefusesCorruptedKeyring: rotation reads the keyring document and
+// writes it back whole with a new key. When the read returns corrupted
+// wrapped keys, Rotate fails and writes nothing, so the stored keys — and
+// every value sealed under them — survive.
+func TestRotateRefusesCorruptedKeyring(t *testing.T) {
+	ctx := context.Background()
+	secret, err := localsecrets.NewRandomKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper := localsecrets.NewKeeper(secret)
+	coll, err := memdocstore.OpenCollection("ID", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	sealed, err := NewKeyring(coll, keeper, nil).Seal(ctx, here, []byte("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := faults.DriverOf(coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &faults.Injector{}
+	k := NewKeyring(faults.NewCollection(drv, in), keeper, nil)
+	if err := k.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; ; n++ {
+		in.Arm(n, faults.Garbage)
+		_, rerr := k.Rotate(ctx)
+		fired := in.Fired()
+		in.Disarm()
+		if fired == "" {
+			break
+		}
+		if rerr != nil && !errors.Is(rerr, ErrDecrypt) {
+			t.Errorf("garbage at call %d (%s): %v, want ErrDecrypt", n, fired, rerr)
+		}
+		// Whatever happened, a fresh keyring over the store opens the value.
+		if _, err := NewKeyring(coll, keeper, nil).Open(ctx, here, sealed); err != nil {
+			t.Fatalf("garbage at call %d (%s), Rotate said %v, and the stored keyring lost a key: %v", n, fired, rerr, err)
+		}
+	}
+}
