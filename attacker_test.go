@@ -283,3 +283,29 @@ func TestTamperedKeyring(t *testing.T) {
 		})
 	}
 }
+
+// TestDescriptionUpdateChecksTheValue: Update writes the record back whole,
+// so a description-only change first checks the stored envelope opens. A
+// damaged envelope gives ErrDecrypt and nothing is written; a new value
+// replaces it.
+func TestDescriptionUpdateChecksTheValue(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	mustCreate(t, e.m, "API_KEY", canary)
+	doc := raw(t, e.coll, "default/default/API_KEY")
+	bad := bytes.Clone(doc["Sealed"].([]byte))
+	bad[len(bad)-1] ^= 1
+	doc["Sealed"] = bad
+	put(t, e.coll, doc)
+	before := snapshot(t, e.coll)
+	if _, err := e.m.Update(ctx, "API_KEY", coffer.Change{Description: ptr("new")}); !errors.Is(err, coffer.ErrDecrypt) {
+		t.Errorf("description update over a damaged envelope: %v, want ErrDecrypt", err)
+	}
+	unchanged(t, e.coll, before)
+	if _, err := e.m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-new", Description: ptr("new")}); err != nil {
+		t.Fatalf("a new value over a damaged envelope: %v", err)
+	}
+	if v, err := e.m.Reveal(ctx, "API_KEY"); err != nil || string(v) != canary+"-new" {
+		t.Errorf("Reveal after replacing the value: %v", err)
+	}
+}

@@ -416,6 +416,14 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 		if sealed == nil && *c.Description == rec.Description {
 			return Secret{}, ErrNoChanges
 		}
+		if sealed == nil {
+			// The record is written back whole, envelope included: check it
+			// still opens, so an envelope corrupted on its way from the store
+			// is reported rather than stored over the value.
+			if _, err := m.shared.keyring.Open(ctx, m.place(key), rec.Sealed); err != nil {
+				return Secret{}, fmt.Errorf("secret %q in %s: %w", key, m.where(), err)
+			}
+		}
 		now := m.now()
 		if sealed != nil {
 			rec.Sealed = sealed
