@@ -169,10 +169,11 @@ func (s *faultStore) noPlaintext(t *testing.T) {
 // clear in the store or in the error; and a hung call gives up when its
 // context is cancelled.
 func TestFaults(t *testing.T) {
+	garbageKept = nil
 	points := walkFaults(t, []faults.Mode{faults.Fail, faults.FailAfter, faults.Hang, faults.Garbage}, false)
 	t.Logf("%d fault points tried over %d operations and 4 modes, cold keyring", points, len(faultOps))
 	for _, w := range garbageKept {
-		t.Logf("corrupted read persisted as a value that no longer opens: %s", w)
+		t.Logf("a wrong unwrap by the keeper left values no fresh Manager opens: %s", w)
 	}
 }
 
@@ -223,8 +224,8 @@ func walkFaults(t *testing.T, modes []faults.Mode, warm bool) int {
 	return points
 }
 
-// garbageKept lists the fault points where a corrupted answer (Garbage) was
-// written back to the store, for the test log.
+// garbageKept lists the fault points where a corrupted keeper answer
+// (Garbage) led to values no fresh Manager opens, for the test log.
 var garbageKept []string
 
 // sameOrUnopenable reports whether got equals want once every envelope that
