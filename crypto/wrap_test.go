@@ -3,6 +3,7 @@ package crypto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"gocloud.dev/docstore/memdocstore"
@@ -13,63 +14,71 @@ import (
 	"github.com/coffer-go/coffer/internal/faults"
 )
 
-// TestWrapChecked: a keeper whose Encrypt answers with bytes that do not
-// unwrap to the new data key (or whose check Decrypt fails) makes keyring
-// creation and rotation fail, and nothing is stored: no process is ever left
-// with values sealed under a key only it holds.
+// TestWrapChecked: whichever keeper call of keyring creation or rotation
+// fails or answers with corrupted bytes (a ciphertext that does not unwrap, a
+// data key unwrapped to other bytes), either the call fails and the stored
+// keyring is as before, or it succeeds and a fresh keyring over the store
+// opens what this one sealed: no process is ever left sealing under a key
+// only it holds.
 func TestWrapChecked(t *testing.T) {
 	ctx := context.Background()
 	secret, err := localsecrets.NewRandomKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name string
-		call int // 1: Encrypt, 2: the check's Decrypt
-		mode faults.Mode
-		want func(error) bool
-	}{
-		{"garbage ciphertext", 1, faults.Garbage, func(err error) bool { return errors.Is(err, ErrDecrypt) }},
-		{"garbage unwrap", 2, faults.Garbage, func(err error) bool { return errors.Is(err, ErrDecrypt) }},
-		{"failed check", 2, faults.Fail, func(err error) bool { return errors.Is(err, faults.ErrInjected) }},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			coll, err := memdocstore.OpenCollection("ID", nil)
-			if err != nil {
-				t.Fatal(err)
+	keeper := localsecrets.NewKeeper(secret)
+	for _, mode := range []faults.Mode{faults.Fail, faults.Garbage} {
+		for _, rotate := range []bool{false, true} {
+			for n := 1; ; n++ {
+				coll, err := memdocstore.OpenCollection("ID", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in := &faults.Injector{}
+				k := NewKeyring(coll, faults.NewKeeper(keeper, in), nil)
+				before := 0
+				if rotate {
+					if _, err := k.Seal(ctx, here, []byte("v")); err != nil {
+						t.Fatal(err)
+					}
+					before = 1
+				}
+				in.Arm(n, mode)
+				var opErr error
+				if rotate {
+					_, opErr = k.Rotate(ctx)
+				} else {
+					_, opErr = k.Seal(ctx, here, []byte("v"))
+				}
+				fired := in.Fired()
+				in.Disarm()
+				where := fmt.Sprintf("%v at keeper call %d (%s), rotate %v", mode, n, fired, rotate)
+				stored := backend.NewKeyringRecord()
+				getErr := coll.Get(ctx, stored)
+				switch {
+				case opErr != nil && !rotate:
+					if gcerrors.Code(getErr) != gcerrors.NotFound {
+						t.Errorf("%s: failed (%v) but stored a keyring (%v)", where, opErr, getErr)
+					}
+				case opErr != nil:
+					if getErr != nil || len(stored.Keys) != before {
+						t.Errorf("%s: failed (%v) but the keyring changed: %d keys, %v", where, opErr, len(stored.Keys), getErr)
+					}
+				default:
+					sealed, err := k.Seal(ctx, here, []byte("v"))
+					if err != nil {
+						t.Fatalf("%s: %v", where, err)
+					}
+					if _, err := NewKeyring(coll, keeper, nil).Open(ctx, here, sealed); err != nil {
+						t.Errorf("%s: succeeded, but another process cannot open what it seals: %v", where, err)
+					}
+				}
+				coll.Close()
+				if fired == "" {
+					break
+				}
 			}
-			defer coll.Close()
-			in := &faults.Injector{}
-			k := NewKeyring(coll, faults.NewKeeper(localsecrets.NewKeeper(secret), in), nil)
-			in.Arm(c.call, c.mode)
-			if _, err := k.Seal(ctx, here, []byte("v")); !c.want(err) {
-				t.Fatalf("Seal with a new keyring: %v", err)
-			}
-			if err := coll.Get(ctx, backend.NewKeyringRecord()); gcerrors.Code(err) != gcerrors.NotFound {
-				t.Fatalf("a keyring was stored: Get says %v", err)
-			}
-
-			in.Disarm()
-			if _, err := k.Seal(ctx, here, []byte("v")); err != nil {
-				t.Fatal(err)
-			}
-			before := backend.NewKeyringRecord()
-			if err := coll.Get(ctx, before); err != nil {
-				t.Fatal(err)
-			}
-			in.Arm(c.call, c.mode)
-			if _, err := k.Rotate(ctx); !c.want(err) {
-				t.Fatalf("Rotate: %v", err)
-			}
-			after := backend.NewKeyringRecord()
-			if err := coll.Get(ctx, after); err != nil {
-				t.Fatal(err)
-			}
-			if len(after.Keys) != len(before.Keys) || after.Active != before.Active {
-				t.Fatalf("a failed rotation changed the keyring: %d keys, active %d; before %d keys, active %d",
-					len(after.Keys), after.Active, len(before.Keys), before.Active)
-			}
-		})
+		}
 	}
 }
 
