@@ -78,6 +78,10 @@ func newEnv(t *testing.T, opts *coffer.Options) *env {
 	return &env{m: m, coll: coll, keeper: keeper, audit: audit}
 }
 
+// canary is a value distinctive enough to search for in everything coffer
+// writes or says.
+const canary = "CANARY-d4f1e9-value"
+
 func mustCreate(t *testing.T, m *coffer.Manager, key, value string) coffer.Secret {
 	t.Helper()
 	s, err := m.Create(context.Background(), coffer.NewSecret{Key: key, Value: coffer.Value(value)})
@@ -86,3 +90,5 @@ func mustCreate(t *testing.T, m *coffer.Manager, key, value string) coffer.Secre
 	}
 	return s
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -126,15 +126,16 @@ func TestKeeperCalls(t *testing.T) {
 		t.Errorf("then 10,000 Reveals: %d Decrypt calls in all, want still 3", got)
 	}
 
-	// A rotation costs one Encrypt (the new key) and one Decrypt (proof
-	// that this keeper still wraps the keyring); Reseal on the Manager that
+	// A rotation costs one Encrypt (the new key) and two Decrypts: proof
+	// that this keeper still unwraps the active key, and proof that the new
+	// key's wrapped bytes unwrap to the key itself; Reseal on the Manager that
 	// rotated costs none.
 	counter.Reset()
 	if err := warm.RotateDataKey(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := [2]int{counter.Encrypts(), counter.Decrypts()}; got != [2]int{1, 1} {
-		t.Errorf("RotateDataKey: %d Encrypt and %d Decrypt calls, want 1 and 1", got[0], got[1])
+	if got := [2]int{counter.Encrypts(), counter.Decrypts()}; got != [2]int{1, 2} {
+		t.Errorf("RotateDataKey: %d Encrypt and %d Decrypt calls, want 1 and 2", got[0], got[1])
 	}
 	counter.Reset()
 	stats, err := warm.Reseal(ctx, nil)

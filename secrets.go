@@ -411,6 +411,14 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 		if c.Value == "" && *c.Description == rec.Description {
 			return Secret{}, ErrNoChanges
 		}
+		if c.Value == "" {
+			// The record is written back whole, envelope included: check it
+			// still opens, so an envelope corrupted on its way from the store
+			// is reported rather than stored over the value.
+			if _, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed); err != nil {
+				return Secret{}, fmt.Errorf("secret %q in %s: %w", key, m.where(), keyringError(err))
+			}
+		}
 		now := m.now()
 		if c.Value != "" {
 			// Sealed after the read: the envelope binds the record's

@@ -1,9 +1,11 @@
 package crypto
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"sync"
@@ -45,6 +47,9 @@ type Keyring struct {
 	keys     map[uint32]cipher.AEAD
 	active   uint32
 	loadedAt time.Time // when the keyring document was last read
+	// stored holds each key's wrapped bytes as this keyring unwrapped
+	// them, so Rotate can tell an unchanged key from one it must check.
+	stored map[uint32][]byte
 }
 
 // NewKeyring returns a keyring kept in coll and wrapped by keeper. Nothing is
@@ -54,7 +59,7 @@ func NewKeyring(coll *docstore.Collection, keeper *secrets.Keeper, now func() ti
 	if now == nil {
 		now = time.Now
 	}
-	return &Keyring{coll: coll, keeper: keeper, now: now, keys: map[uint32]cipher.AEAD{}}
+	return &Keyring{coll: coll, keeper: keeper, now: now, keys: map[uint32]cipher.AEAD{}, stored: map[uint32][]byte{}}
 }
 
 // Seal seals plaintext for p under the active data key (see RefreshInterval
@@ -178,9 +183,9 @@ func (k *Keyring) create(ctx context.Context) error {
 	if _, err := rand.Read(key); err != nil {
 		return fmt.Errorf("coffer: generate data key: %w", err)
 	}
-	wrapped, err := k.keeper.Encrypt(ctx, key)
+	wrapped, err := k.wrap(ctx, 1, key)
 	if err != nil {
-		return fmt.Errorf("coffer: wrap data key: %w", err)
+		return err
 	}
 	rec := backend.NewKeyringRecord()
 	rec.Active = 1
@@ -199,6 +204,28 @@ func (k *Keyring) create(ctx context.Context) error {
 	return k.install(ctx, rec, map[uint32][]byte{1: key}, readAt)
 }
 
+// wrap has the keeper wrap a new data key, then checks that the keeper
+// unwraps the result to the same key before anything is sealed under it or
+// the wrapped bytes are stored. A keeper that answers Encrypt with bytes it
+// cannot decrypt (a fault, a corrupted response) would otherwise leave a
+// keyring entry whose values only this process could open, and only until it
+// exits. The check costs one keeper Decrypt per new data key, never one per
+// value.
+func (k *Keyring) wrap(ctx context.Context, id uint32, key []byte) ([]byte, error) {
+	wrapped, err := k.keeper.Encrypt(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("coffer: wrap data key: %w", err)
+	}
+	back, err := k.keeper.Decrypt(ctx, wrapped)
+	if err != nil {
+		return nil, unwrapError(id, err)
+	}
+	if subtle.ConstantTimeCompare(back, key) != 1 {
+		return nil, fmt.Errorf("%w: the keeper unwraps a new data key to different bytes; nothing was stored", ErrDecrypt)
+	}
+	return wrapped, nil
+}
+
 // install unwraps the keys of rec that are not in memory yet (known holds
 // plaintext keys the caller already has) and makes rec.Active active; rec was
 // read (or written) at readAt. The caller holds loadMu.
@@ -210,6 +237,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 	}
 	k.mu.RUnlock()
 	added := map[uint32]cipher.AEAD{}
+	addedWrapped := map[uint32][]byte{}
 	for _, w := range rec.Keys {
 		id, err := keyID(w.ID)
 		if err != nil {
@@ -230,6 +258,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 			return fmt.Errorf("%w: data key %d: %v", ErrDecrypt, id, err)
 		}
 		added[id] = aead
+		addedWrapped[id] = w.Wrapped
 	}
 	active, err := keyID(rec.Active)
 	if err != nil {
@@ -239,6 +268,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 	defer k.mu.Unlock()
 	for id, aead := range added {
 		k.keys[id] = aead
+		k.stored[id] = addedWrapped[id]
 	}
 	if k.keys[active] == nil {
 		return fmt.Errorf("coffer: keyring names active data key %d but does not hold it", active)
@@ -269,6 +299,31 @@ func unwrapError(id uint32, err error) error {
 	return fmt.Errorf("%w: the keeper cannot unwrap data key %d: %w", ErrDecrypt, id, err)
 }
 
+// checkStored makes sure Rotate writes back only wrapped keys that unwrap.
+// Rotation reads the keyring document, extends it and replaces it whole, so a
+// read that returned corrupted bytes would otherwise be stored over every
+// data key, and every value would be lost. A key whose bytes are those this
+// keyring unwrapped costs nothing; a changed one (another process moved the
+// keyring to a new keeper) costs one keeper Decrypt.
+func (k *Keyring) checkStored(ctx context.Context, rec *backend.KeyringRecord) error {
+	for _, w := range rec.Keys {
+		id, err := keyID(w.ID)
+		if err != nil {
+			return err
+		}
+		k.mu.RLock()
+		seen := k.stored[id]
+		k.mu.RUnlock()
+		if seen != nil && bytes.Equal(seen, w.Wrapped) {
+			continue
+		}
+		if _, err := k.keeper.Decrypt(ctx, w.Wrapped); err != nil {
+			return fmt.Errorf("coffer: rotate: nothing written: %w", unwrapError(id, err))
+		}
+	}
+	return nil
+}
+
 // maxRotateAttempts bounds the retries of a keyring change that lost a race
 // with another process changing the keyring.
 const maxRotateAttempts = 16
@@ -296,6 +351,9 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		if err := k.checkKeeper(ctx, rec); err != nil {
 			return 0, err
 		}
+		if err := k.checkStored(ctx, rec); err != nil {
+			return 0, err
+		}
 		var next int64 = 1
 		for _, w := range rec.Keys {
 			next = max(next, w.ID+1)
@@ -308,9 +366,9 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		if _, err := rand.Read(key); err != nil {
 			return 0, fmt.Errorf("coffer: generate data key: %w", err)
 		}
-		wrapped, err := k.keeper.Encrypt(ctx, key)
+		wrapped, err := k.wrap(ctx, id, key)
 		if err != nil {
-			return 0, fmt.Errorf("coffer: wrap data key: %w", err)
+			return 0, err
 		}
 		rec.Keys = append(rec.Keys, backend.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
 		rec.Active = next

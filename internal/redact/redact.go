@@ -17,7 +17,12 @@ const window = 6
 // keeps err in its chain for errors.Is and errors.As unless the detail was
 // withheld.
 func Error(what, rawURL string, err error) error {
-	scheme, rest, _ := strings.Cut(rawURL, "://")
+	scheme, rest, found := strings.Cut(rawURL, "://")
+	if !found {
+		// No scheme at all: the whole string is the secret part (a key or a
+		// password pasted where a URL belongs), so none of it is shown.
+		scheme, rest = "", rawURL
+	}
 	if len(scheme) > 32 || strings.ContainsAny(scheme, "/?#@:") {
 		scheme = ""
 	}

@@ -23,6 +23,20 @@ func TestError(t *testing.T) {
 	}
 }
 
+// TestErrorNoScheme: a string without "://" (a key or password pasted where
+// a URL belongs) is all secret: it never shows, not even as the scheme.
+func TestErrorNoScheme(t *testing.T) {
+	for _, u := range []string{"0123456789abcdef0123456789abcdef", "hunter2hunter2", "pa55word"} {
+		err := Error("coffer: open keeper", u, fmt.Errorf("no scheme in URL %q", u))
+		if Leaks(err.Error(), u) {
+			t.Errorf("Error(%q) = %q shows the string", u, err)
+		}
+		if want := `coffer: open keeper (scheme ""): `; !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Error(%q) = %q, want prefix %q", u, err, want)
+		}
+	}
+}
+
 // FuzzError: no piece of the URL after its scheme (6 bytes or more) ever
 // shows in the message, whatever the cause says.
 func FuzzError(f *testing.F) {
@@ -35,7 +49,10 @@ func FuzzError(f *testing.F) {
 			msg += rest[:cut%len(rest)+1]
 		}
 		err := Error("open", u, errors.New(msg))
-		scheme, rest, _ := strings.Cut(u, "://")
+		scheme, rest, found := strings.Cut(u, "://")
+		if !found {
+			scheme, rest = "", u
+		}
 		detail := err.Error()
 		if i := strings.Index(detail, "): "); i >= 0 {
 			detail = detail[i+3:] // the caller's words and the scheme are not the URL's secret part

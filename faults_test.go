@@ -1,0 +1,372 @@
+package coffer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"gocloud.dev/docstore"
+	"gocloud.dev/secrets"
+	"gocloud.dev/secrets/localsecrets"
+
+	"github.com/coffer-go/coffer"
+	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/internal/faults"
+)
+
+// faultOp is one operation walked through its failure points.
+type faultOp struct {
+	name  string
+	empty bool  // run on an empty store, so the keyring is created too
+	fails error // the sentinel the operation fails with even without faults
+	run   func(context.Context, *coffer.Manager) (any, error)
+}
+
+var faultOps = []faultOp{
+	{name: "Create", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Create(ctx, coffer.NewSecret{Key: "NEW_TOKEN", Value: canary + "-new", Description: "new"})
+	}},
+	{name: "Create/first", empty: true, run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Create(ctx, coffer.NewSecret{Key: "NEW_TOKEN", Value: canary + "-new"})
+	}},
+	{name: "Create/taken", fails: coffer.ErrAlreadyExists, run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Create(ctx, coffer.NewSecret{Key: "API_KEY", Value: canary + "-new"})
+	}},
+	{name: "Get", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Get(ctx, "API_KEY") }},
+	{name: "Get/missing", fails: coffer.ErrNotFound, run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Get(ctx, "api_key") }},
+	{name: "Reveal", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		v, err := m.Reveal(ctx, "API_KEY")
+		return string(v), err
+	}},
+	{name: "List", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.List(ctx) }},
+	{name: "Environ", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Environ(ctx) }},
+	{name: "Require", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return nil, m.Require(ctx, "API_KEY", "DB_URL")
+	}},
+	{name: "Update/value", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-2"})
+	}},
+	{name: "Update/description", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "API_KEY", coffer.Change{Description: ptr("rotated monthly")})
+	}},
+	{name: "Update/both", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "DB_URL", coffer.Change{Value: canary + "-3", Description: ptr("primary")})
+	}},
+	{name: "Delete", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return nil, m.Delete(ctx, "API_KEY") }},
+	{name: "RotateDataKey", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return nil, m.RotateDataKey(ctx)
+	}},
+}
+
+// faultStore is a collection and keeper as a test sees them from outside:
+// raw, with no faults, for seeding and inspection.
+type faultStore struct {
+	raw    *docstore.Collection
+	keeper *secrets.Keeper
+	opts   *coffer.Options
+}
+
+func newFaultStore(t *testing.T, keeper *secrets.Keeper, empty bool) *faultStore {
+	t.Helper()
+	raw, err := backend.OpenMemCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &faultStore{raw: raw, keeper: keeper, opts: &coffer.Options{Now: func() time.Time { return fixedNow }}}
+	if !empty {
+		m := s.manager(t)
+		ctx := coffer.WithActor(context.Background(), "seed")
+		mustCreate(t, m, "API_KEY", canary)
+		mustCreate(t, m, "DB_URL", canary+"-db")
+		staging, err := m.Environment("staging")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := staging.Create(ctx, coffer.NewSecret{Key: "API_KEY", Value: canary + "-staging"}); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+	}
+	return s
+}
+
+// manager returns a Manager over the raw store with a cold keyring.
+func (s *faultStore) manager(t *testing.T) *coffer.Manager {
+	t.Helper()
+	m, err := coffer.New(s.raw, s.keeper, s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// state is the store as it means to a reader: every document without its
+// revision, each envelope replaced by what a fresh Manager opens it to, and
+// the keyring by its key ids and whether each unwraps. Two stores in the
+// same state hold the same secrets even though their ciphertexts differ.
+func (s *faultStore) state(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	m := s.manager(t)
+	defer m.Close()
+	out := backendtest.Snapshot(t, s.raw)
+	for id, doc := range out {
+		delete(doc, "DocstoreRevision")
+		if id == backend.KeyringID {
+			var ids []string
+			for _, k := range doc["Keys"].([]any) {
+				k := k.(map[string]any)
+				_, err := s.keeper.Decrypt(ctx, k["Wrapped"].([]byte))
+				ids = append(ids, fmt.Sprintf("%v unwraps: %v", k["ID"], err == nil))
+			}
+			out[id] = map[string]any{"Active": doc["Active"], "Keys": ids}
+			continue
+		}
+		pm, err := m.Project(doc["Project"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		em, err := pm.Environment(doc["Environment"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := em.Reveal(ctx, doc["Key"].(string))
+		if err != nil {
+			doc["Sealed"] = "DOES NOT OPEN: " + err.Error()
+		} else {
+			doc["Sealed"] = "opens to " + string(v)
+		}
+	}
+	return out
+}
+
+// noPlaintext fails when any stored document holds a canary value.
+func (s *faultStore) noPlaintext(t *testing.T) {
+	t.Helper()
+	for id, doc := range backendtest.Snapshot(t, s.raw) {
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("d4f1e9")) || strings.Contains(fmt.Sprint(doc), "d4f1e9") {
+			t.Errorf("document %s holds a value in clear", id)
+		}
+	}
+}
+
+// TestFaults walks every operation through every failure point: for each
+// fault mode, call 1 of the operation's store and keeper calls faults, then
+// call 2, ... until the operation completes without reaching the armed
+// call. At each point the operation either succeeds with the right answer or
+// returns a clear error; the store is left exactly as before the operation
+// or exactly as after it; every stored value still opens; no value is in
+// clear in the store or in the error; and a hung call gives up when its
+// context is cancelled.
+func TestFaults(t *testing.T) {
+	garbageKept = nil
+	points := walkFaults(t, []faults.Mode{faults.Fail, faults.FailAfter, faults.Hang, faults.Garbage}, false)
+	t.Logf("%d fault points tried over %d operations and 4 modes, cold keyring", points, len(faultOps))
+	for _, w := range garbageKept {
+		t.Logf("a wrong unwrap by the keeper left values no fresh Manager opens: %s", w)
+	}
+}
+
+// TestFailedCallLeavesEveryRecordOpen: a keeper or store call that fails,
+// fails after reaching the store, or hangs until its context is cancelled
+// never leaves a record that Reveal cannot open, whether the Manager's
+// keyring is still to be loaded or already in memory.
+func TestFailedCallLeavesEveryRecordOpen(t *testing.T) {
+	modes := []faults.Mode{faults.Fail, faults.FailAfter, faults.Hang}
+	points := walkFaults(t, modes, false) + walkFaults(t, modes, true)
+	t.Logf("%d fault points tried over %d operations and 3 modes, cold and warm keyring", points, len(faultOps))
+}
+
+// walkFaults runs every operation at every failure point for each mode and
+// returns how many points it tried. warm loads the keyring before arming.
+func walkFaults(t *testing.T, modes []faults.Mode, warm bool) int {
+	key, err := localsecrets.NewRandomKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper := localsecrets.NewKeeper(key)
+	defer keeper.Close()
+	points := 0
+	for _, op := range faultOps {
+		// The reference: the operation on an identical store, no faults.
+		ref := newFaultStore(t, keeper, op.empty)
+		before := ref.state(t)
+		m := ref.manager(t)
+		want, werr := op.run(coffer.WithActor(context.Background(), "op"), m)
+		m.Close()
+		after := ref.state(t)
+		if !errors.Is(werr, op.fails) {
+			t.Fatalf("%s without faults: %v, want %v", op.name, werr, op.fails)
+		}
+		for _, mode := range modes {
+			for n := 1; ; n++ {
+				if n > 100 {
+					t.Fatalf("%s/%v: still reaching call %d", op.name, mode, n)
+				}
+				done := faultPoint(t, op, mode, n, warm && !op.empty, keeper, before, after, want)
+				points++
+				if done {
+					break
+				}
+			}
+		}
+	}
+	return points
+}
+
+// garbageKept lists the fault points where a corrupted keeper answer
+// (Garbage) led to values no fresh Manager opens, for the test log.
+var garbageKept []string
+
+// sameOrUnopenable reports whether got equals want once every envelope that
+// no longer opens and every wrapped key that no longer unwraps is taken as
+// want's: corruption may make a value unreadable (ErrDecrypt), but it must
+// never change one value into another or touch anything else.
+func sameOrUnopenable(want, got map[string]map[string]any) bool {
+	fixed := map[string]map[string]any{}
+	for id, doc := range got {
+		d := map[string]any{}
+		for f, v := range doc {
+			d[f] = v
+		}
+		if s, ok := d["Sealed"].(string); ok && strings.HasPrefix(s, "DOES NOT OPEN") && want[id] != nil {
+			d["Sealed"] = want[id]["Sealed"]
+		}
+		if keys, ok := d["Keys"].([]string); ok && want[id] != nil && strings.Contains(strings.Join(keys, ","), "unwraps: false") {
+			d["Keys"] = want[id]["Keys"]
+		}
+		fixed[id] = d
+	}
+	return cmp.Diff(want, fixed) == ""
+}
+
+// keyringOnly reports whether got is before plus a keyring that unwraps: an
+// operation on an empty store that created the keyring and then failed.
+// The keyring is a prerequisite, created once for the collection.
+func keyringOnly(before, got map[string]map[string]any) bool {
+	if before[backend.KeyringID] != nil || got[backend.KeyringID] == nil {
+		return false
+	}
+	rest := map[string]map[string]any{}
+	for id, doc := range got {
+		if id != backend.KeyringID {
+			rest[id] = doc
+		}
+	}
+	keys := got[backend.KeyringID]["Keys"].([]string)
+	return cmp.Diff(before, rest) == "" && len(keys) == 1 && strings.HasSuffix(keys[0], "unwraps: true")
+}
+
+// faultPoint runs op with call n armed to fault with mode and checks the
+// outcome. It reports whether the operation finished without reaching call n.
+func faultPoint(t *testing.T, op faultOp, mode faults.Mode, n int, warm bool, keeper *secrets.Keeper,
+	before, after map[string]map[string]any, want any) (done bool) {
+	t.Helper()
+	s := newFaultStore(t, keeper, op.empty)
+	in := &faults.Injector{}
+	drv, err := faults.DriverOf(s.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The wrapped collection shares the raw one's driver; closing the
+	// Manager does not close either, and the raw one is left to the GC.
+	coll := faults.NewCollection(drv, in)
+	fkeeper := faults.NewKeeper(keeper, in)
+	m, err := coffer.New(coll, fkeeper, s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithCancel(coffer.WithActor(context.Background(), "op"))
+	defer cancel()
+	if mode == faults.Hang {
+		in.OnFire = func(string) { cancel() }
+	}
+	if warm {
+		if _, err := m.Reveal(ctx, "API_KEY"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.Arm(n, mode)
+	got, err := op.run(ctx, m)
+	in.Disarm()
+	fired := in.Fired()
+	where := fmt.Sprintf("%s, %v at call %d (%s)", op.name, mode, n, fired)
+	if warm {
+		where += ", warm keyring"
+	}
+
+	state := s.state(t)
+	s.noPlaintext(t)
+	if mode != faults.Garbage {
+		for id, doc := range state {
+			if v, _ := doc["Sealed"].(string); strings.HasPrefix(v, "DOES NOT OPEN") {
+				t.Errorf("%s: left record %s that Reveal cannot open: %s", where, id, v)
+			}
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "d4f1e9") {
+		t.Errorf("%s: error shows a value: %v", where, err)
+	}
+	if fired == "" {
+		// Call n was never reached: the operation ran without faults.
+		if !errors.Is(err, op.fails) || cmp.Diff(want, got) != "" || cmp.Diff(after, state) != "" {
+			t.Fatalf("%s: without a fault: err %v, want %v; result (-want +got):\n%s\nstate (-want +got):\n%s",
+				where, err, op.fails, cmp.Diff(want, got), cmp.Diff(after, state))
+		}
+		return true
+	}
+	if mode == faults.Garbage && !sameOrUnopenable(after, state) && !sameOrUnopenable(before, state) {
+		t.Errorf("%s: corrupted data changed the store beyond values that no longer open (-after +got):\n%s", where, cmp.Diff(after, state))
+	}
+	if mode == faults.Garbage && (cmp.Diff(after, state) != "" && cmp.Diff(before, state) != "") {
+		// Documented in SECURITY.md: a keeper that unwraps a data key to
+		// wrong bytes without an error (no authenticated keeper does) makes
+		// this process seal new values no one can open. Corrupted answers
+		// from the store are never written back.
+		if !strings.HasPrefix(fired, "keeper.Decrypt") {
+			t.Errorf("%s: a corrupted store answer was written back (-after +got):\n%s", where, cmp.Diff(after, state))
+		}
+		garbageKept = append(garbageKept, where)
+		return false
+	}
+	if err == nil || (op.fails != nil && errors.Is(err, op.fails)) {
+		// The operation survived the fault (a courtesy step failed, or a
+		// retry recovered): it must have done exactly its job.
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: survived the fault with a different result (-want +got):\n%s", where, diff)
+		}
+		if diff := cmp.Diff(after, state); diff != "" {
+			t.Errorf("%s: survived the fault but the store is not as after the operation (-want +got):\n%s", where, diff)
+		}
+		return false
+	}
+	var clear bool
+	switch mode {
+	case faults.Fail, faults.FailAfter:
+		clear = errors.Is(err, faults.ErrInjected)
+	case faults.Hang:
+		clear = errors.Is(err, context.Canceled)
+	case faults.Garbage:
+		clear = errors.Is(err, coffer.ErrDecrypt)
+	}
+	if !clear {
+		t.Errorf("%s: error %q does not say what failed", where, err)
+	}
+	if cmp.Diff(before, state) != "" && cmp.Diff(after, state) != "" && !keyringOnly(before, state) {
+		t.Errorf("%s: failed with %q and left the store neither as before nor as after:\nvs before (-want +got):\n%s\nvs after (-want +got):\n%s",
+			where, err, cmp.Diff(before, state), cmp.Diff(after, state))
+	}
+	return false
+}
