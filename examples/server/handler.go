@@ -54,8 +54,7 @@ type handler struct {
 	actor      string
 	log        *slog.Logger
 	auth       *authenticator
-	mux        *http.ServeMux
-	crossOrig  *http.CrossOriginProtection
+	routes     http.Handler // the mux behind cross-origin protection
 	defaultEnv string
 }
 
@@ -112,8 +111,8 @@ func NewHandler(m *coffer.Manager, opts Options) (http.Handler, error) {
 	// http.CrossOriginProtection refuses state-changing requests that a
 	// browser marks as cross-site (Sec-Fetch-Site) or whose Origin is not
 	// this host: the first CSRF defence, ahead of the per-session token.
-	h.crossOrig = http.NewCrossOriginProtection()
-	h.crossOrig.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	crossOrig := http.NewCrossOriginProtection()
+	crossOrig.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{Status: http.StatusForbidden, Code: "cross_origin", Message: "Cross-origin requests are not allowed"})
 	}))
 
@@ -121,13 +120,14 @@ func NewHandler(m *coffer.Manager, opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", h.serveAsset("web/index.html", "text/html; charset=utf-8"))
 	mux.HandleFunc("GET /app.js", h.serveAsset("web/app.js", "text/javascript; charset=utf-8"))
 	mux.HandleFunc("GET /app.css", h.serveAsset("web/app.css", "text/css; charset=utf-8"))
+	mux.HandleFunc("GET /favicon.svg", h.serveAsset("web/favicon.svg", "image/svg+xml"))
 	mux.HandleFunc("/api/session", h.session)
 	mux.Handle("/api/secrets", h.authenticated(h.secrets))
 	mux.Handle("/api/secrets/{key}", h.authenticated(h.secret))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{Status: http.StatusNotFound, Code: "route_not_found", Message: "No such API endpoint"})
 	})
-	h.mux = mux
+	h.routes = crossOrig.Handler(mux)
 	return h, nil
 }
 
@@ -156,7 +156,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 	}
-	h.crossOrig.Handler(h.mux).ServeHTTP(rec, r)
+	h.routes.ServeHTTP(rec, r)
 }
 
 // setSecurityHeaders sets the headers every response carries. The page's
