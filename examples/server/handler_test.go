@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -261,4 +263,53 @@ func TestAuditActor(t *testing.T) {
 	if diff := cmp.Diff([]string{"create", "update"}, ops); diff != "" {
 		t.Errorf("audit events by admin (-want +got):\n%s", diff)
 	}
+}
+
+// TestServerErrors covers the answers that do not come from a request's
+// content: a closed Manager (503) and a store the keeper cannot unlock
+// (500, with details only in the server log).
+func TestServerErrors(t *testing.T) {
+	t.Run("closed manager", func(t *testing.T) {
+		f := newFixture(t)
+		if err := f.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w := f.serve(request("GET", "/api/secrets", "", bearer))
+		want := errorBody(problem("", "unavailable", "The server is shutting down"))
+		if diff := cmp.Diff(any(want), decode(t, w.Body.Bytes())); w.Code != 503 || diff != "" {
+			t.Errorf("status %d, want 503; body (-want +got):\n%s", w.Code, diff)
+		}
+	})
+	t.Run("wrong keeper", func(t *testing.T) {
+		ctx := context.Background()
+		// The collection's keyring is sealed under one key; the served
+		// Manager holds another, so sealing fails in a way no sentinel names.
+		first, err := coffer.Open(ctx, "mem://server-errors", "base64key://smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4=", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.Close()
+		if _, err := first.Create(ctx, coffer.NewSecret{Key: "K", Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+		other, err := coffer.Open(ctx, "mem://server-errors", "base64key://AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		log := &syncBuffer{}
+		h, err := NewHandler(other, Options{Token: testToken, Log: slog.New(slog.NewJSONHandler(log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, request("POST", "/api/secrets", `{"key":"NEW","value":"CANARY-server-error"}`, bearer))
+		want := errorBody(problem("", "internal", "Internal server error"))
+		if diff := cmp.Diff(any(want), decode(t, w.Body.Bytes())); w.Code != 500 || diff != "" {
+			t.Errorf("status %d, want 500; body (-want +got):\n%s", w.Code, diff)
+		}
+		if !strings.Contains(log.String(), `"msg":"coffer operation failed"`) || strings.Contains(log.String(), "CANARY-") {
+			t.Errorf("the server log should explain the failure without the value:\n%s", log)
+		}
+	})
 }

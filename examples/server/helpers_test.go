@@ -45,7 +45,7 @@ func (b *syncBuffer) String() string {
 // fixture is a handler over an in-memory Manager, with its audit and
 // request logs captured.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	m        *coffer.Manager
 	h        http.Handler
 	audit    *syncBuffer
@@ -55,7 +55,7 @@ type fixture struct {
 	managers map[string]*coffer.Manager
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, audit: &syncBuffer{}, log: &syncBuffer{}, clock: fixedNow, managers: map[string]*coffer.Manager{}}
 	f.m = coffertest.NewManager(t, &coffer.Options{

@@ -1,24 +1,3 @@
-// Command server is coffer's reference HTTP wrapper: a JSON API over a
-// Manager and the Secrets page (add, list, edit, delete; values never
-// shown), on 127.0.0.1.
-//
-//	go run ./examples/server
-//
-// It prints its address and an access token; open the address and sign in
-// with the token, or call the API with "Authorization: Bearer TOKEN".
-//
-// Configuration (flags override the environment):
-//
-//	-addr          COFFER_SERVER_ADDR   listen address (default 127.0.0.1:8080)
-//	-store         COFFER_STORE_URL     collection URL (default mem://server, in memory)
-//	-project       COFFER_PROJECT       project (default "default")
-//	-environments  COFFER_ENVIRONMENTS  comma-separated, first is the default
-//	                                    (default development,staging,production)
-//	               COFFER_KEEPER_URL    keeper URL (default: a random key for this run)
-//	               COFFER_SERVER_TOKEN  access token (default: generated and printed)
-//
-// The keeper URL and the token are read only from the environment: flags
-// show up in process listings.
 package main
 
 import (
