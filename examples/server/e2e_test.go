@@ -157,9 +157,10 @@ const rowTexts = `[...document.querySelectorAll('#secrets-body tr')].map(r => [.
 // TestBrowser drives the Secrets page in headless Chromium against the
 // handler over a real Manager: sign in, add a secret, see it listed without
 // its value, edit its description keeping the value, see "No changes to
-// save", see "Secret key is required", delete with confirmation. Each
-// effect is checked through the library, and screenshots of the table and
-// each dialog are saved in testdata/screenshots.
+// save", see "Secret key is required", delete with confirmation, switch
+// environments. Each effect is checked through the library; screenshots of
+// the sign-in form, the table and each dialog are saved in
+// testdata/screenshots. Any script error or CSP violation fails the test.
 func TestBrowser(t *testing.T) {
 	chromium := testengine.Env(t, "COFFER_CHROMIUM")
 	const canary = "sk_live_CANARY_7d41e9a0c3b2"
@@ -209,6 +210,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
 		waitFor(`document.querySelector('#signin-token-error').textContent === 'That access token is not valid'`),
 	)
+	b.screenshot("sign-in.png")
 	b.do("sign in",
 		clearField("#signin-token"),
 		chromedp.SendKeys(chromedp.CSS("#signin-token"), testToken),
