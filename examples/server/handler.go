@@ -139,6 +139,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(rec.Header())
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's way to abort a response; not a failure
+			}
 			// The panic value could hold anything; it is not logged.
 			h.log.Error("panic while serving a request", "method", r.Method, "path", r.URL.Path)
 			if !rec.wrote {
