@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coffer-go/coffer"
+)
+
+// envParam selects the environment of a /api/secrets request:
+// /api/secrets?env=production. Without it, the first environment.
+const envParam = "env"
+
+// secretJSON is a secret's metadata as the API returns it. There is no
+// value field: no endpoint returns a value.
+type secretJSON struct {
+	Key         string    `json:"key"`
+	Description string    `json:"description"`
+	Type        string    `json:"type"`
+	Project     string    `json:"project"`
+	Environment string    `json:"environment"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	RotatedAt   time.Time `json:"rotated_at"`
+	CreatedBy   string    `json:"created_by"`
+	UpdatedBy   string    `json:"updated_by"`
+	Version     int       `json:"version"`
+}
+
+func toJSON(s coffer.Secret) secretJSON {
+	return secretJSON{
+		Key: s.Key, Description: s.Description, Type: string(s.Type),
+		Project: s.Project, Environment: s.Environment,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, RotatedAt: s.RotatedAt,
+		CreatedBy: s.CreatedBy, UpdatedBy: s.UpdatedBy, Version: s.Version,
+	}
+}
+
+// createRequest is the body of POST /api/secrets: the Add Secret dialog.
+type createRequest struct {
+	Key         string `json:"key"`
+	Value       string `json:"value"`
+	Description string `json:"description"`
+	Type        string `json:"type"`
+}
+
+// updateRequest is the body of PATCH /api/secrets/{key}: the edit dialog.
+// An empty value keeps the current value; a null or absent description
+// keeps the current description.
+type updateRequest struct {
+	Value       string  `json:"value"`
+	Description *string `json:"description"`
+}
+
+// listResponse is the body of GET /api/secrets.
+type listResponse struct {
+	Environment string       `json:"environment"`
+	Secrets     []secretJSON `json:"secrets"`
+}
+
+// secrets serves /api/secrets: GET lists, POST creates.
+func (h *handler) secrets(w http.ResponseWriter, r *http.Request) {
+	m, ok := h.manager(w, r)
+	if !ok {
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		list, err := m.List(r.Context())
+		if err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
+		out := listResponse{Environment: h.envOf(r), Secrets: make([]secretJSON, 0, len(list))}
+		for _, s := range list {
+			out.Secrets = append(out.Secrets, toJSON(s))
+		}
+		writeJSON(w, http.StatusOK, out)
+	case http.MethodPost:
+		var req createRequest
+		if !decodeBody(w, r, &req) {
+			return
+		}
+		s, err := m.Create(r.Context(), coffer.NewSecret{
+			Key: req.Key, Value: coffer.Value(req.Value), Description: req.Description, Type: coffer.Type(req.Type),
+		})
+		if err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/api/secrets/"+url.PathEscape(s.Key)+"?"+envParam+"="+url.QueryEscape(s.Environment))
+		writeJSON(w, http.StatusCreated, toJSON(s))
+	default:
+		methodNotAllowed(w, "GET, HEAD, POST")
+	}
+}
+
+// secret serves /api/secrets/{key}: GET reads metadata, PATCH edits,
+// DELETE deletes.
+func (h *handler) secret(w http.ResponseWriter, r *http.Request) {
+	m, ok := h.manager(w, r)
+	if !ok {
+		return
+	}
+	key := r.PathValue("key")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		s, err := m.Get(r.Context(), key)
+		if err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toJSON(s))
+	case http.MethodPatch:
+		var req updateRequest
+		if !decodeBody(w, r, &req) {
+			return
+		}
+		s, err := m.Update(r.Context(), key, coffer.Change{Value: coffer.Value(req.Value), Description: req.Description})
+		if err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toJSON(s))
+	case http.MethodDelete:
+		if err := m.Delete(r.Context(), key); err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		methodNotAllowed(w, "GET, HEAD, PATCH, DELETE")
+	}
+}
+
+// envOf returns the environment a request names, or the default.
+func (h *handler) envOf(r *http.Request) string {
+	if env := r.URL.Query().Get(envParam); env != "" {
+		return env
+	}
+	return h.defaultEnv
+}
+
+// manager returns the Manager of the request's environment, answering 400
+// for an environment the server does not serve.
+func (h *handler) manager(w http.ResponseWriter, r *http.Request) (*coffer.Manager, bool) {
+	env := h.envOf(r)
+	m, ok := h.managers[env]
+	if !ok {
+		writeError(w, apiError{
+			Status: http.StatusBadRequest, Code: "invalid_environment",
+			Message: fmt.Sprintf("Unknown environment %q; this server serves %v", env, h.envs),
+			Errors:  []fieldError{{Field: envParam, Code: "invalid_environment", Message: fmt.Sprintf("Unknown environment %q", env)}},
+		})
+		return nil, false
+	}
+	return m, true
+}
+
+// writeCofferError answers a Manager's error with its code and status; any
+// other error is logged (coffer's errors hold no value) and answered 500.
+func (h *handler) writeCofferError(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := fromCoffer(err); ok {
+		writeError(w, e)
+		return
+	}
+	h.log.Error("coffer operation failed", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+	writeError(w, internalError)
+}
+
+// decodeBody reads a JSON request body into v. It answers 415 for a body
+// that is not JSON (which also keeps cross-site HTML forms out: they cannot
+// send application/json), 413 past MaxBodyBytes, and 400 for malformed
+// JSON or unknown fields. Messages never quote the body: it may hold a value.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeError(w, apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "Send the request body as application/json"})
+		return false
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		// One JSON value and nothing after it.
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errTrailingData
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("The request body is larger than %d bytes", MaxBodyBytes)})
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		// Every field of every request is a string.
+		writeError(w, apiError{
+			Status: http.StatusBadRequest, Code: "invalid_json",
+			Message: fmt.Sprintf("Field %q must be a string", typeErr.Field),
+			Errors:  []fieldError{{Field: typeErr.Field, Code: "invalid_json", Message: "Must be a string"}},
+		})
+	case isUnknownField(err):
+		// encoding/json names the field in its message; the field name is
+		// the client's own and never a value, but keep the answer generic
+		// and list the fields that exist instead.
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "unknown_field", Message: "The request body has a field this endpoint does not take; it takes " + fieldsOf(v)})
+	default:
+		writeError(w, apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "The request body is not a valid JSON object"})
+	}
+	return false
+}
+
+var errTrailingData = errors.New("trailing data after the JSON object")
+
+// isUnknownField reports encoding/json's error for a field the target does
+// not have; it has no typed error for it, only this message prefix.
+func isUnknownField(err error) bool {
+	return strings.HasPrefix(err.Error(), "json: unknown field ")
+}
+
+func fieldsOf(v any) string {
+	switch v.(type) {
+	case *createRequest:
+		return `"key", "value", "description" and "type"`
+	case *updateRequest:
+		return `"value" and "description"`
+	case *signInRequest:
+		return `"token"`
+	}
+	return "no other fields"
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "Method not allowed; use " + allow})
+}

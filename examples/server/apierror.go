@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/coffer-go/coffer"
+)
+
+// apiError is the JSON body of every error response:
+//
+//	{"code": "key_required", "message": "Secret key is required; ...",
+//	 "errors": [{"field": "key", "code": "key_required", "message": "Secret key is required"}, ...]}
+//
+// code is the code of the first problem, message joins every problem's
+// message, and errors lists each problem of the call with the field it
+// belongs to ("" for problems of the whole request, such as no_changes).
+type apiError struct {
+	Status  int          `json:"-"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Errors  []fieldError `json:"errors,omitempty"`
+}
+
+// fieldError is one problem of a request.
+type fieldError struct {
+	Field   string `json:"field,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// internalError is what the client sees of an unexpected failure; the
+// details go to the server log (coffer's errors never hold a value).
+var internalError = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "Internal server error"}
+
+// sentinels maps each coffer sentinel to its stable code, the status it
+// answers with, and the request field it belongs to. The order matters only
+// where an error could match two sentinels; coffer's sentinels are disjoint.
+var sentinels = []struct {
+	err    error
+	code   string
+	status int
+	field  string
+}{
+	{coffer.ErrKeyRequired, "key_required", http.StatusUnprocessableEntity, "key"},
+	{coffer.ErrInvalidKey, "invalid_key", http.StatusUnprocessableEntity, "key"},
+	{coffer.ErrValueRequired, "value_required", http.StatusUnprocessableEntity, "value"},
+	{coffer.ErrValueTooLarge, "value_too_large", http.StatusRequestEntityTooLarge, "value"},
+	{coffer.ErrInvalidValue, "invalid_value", http.StatusUnprocessableEntity, "value"},
+	{coffer.ErrDescriptionTooLong, "description_too_long", http.StatusUnprocessableEntity, "description"},
+	{coffer.ErrInvalidDescription, "invalid_description", http.StatusUnprocessableEntity, "description"},
+	{coffer.ErrInvalidType, "invalid_type", http.StatusUnprocessableEntity, "type"},
+	{coffer.ErrNoChanges, "no_changes", http.StatusUnprocessableEntity, ""},
+	{coffer.ErrNotFound, "not_found", http.StatusNotFound, "key"},
+	{coffer.ErrAlreadyExists, "already_exists", http.StatusConflict, "key"},
+	{coffer.ErrConflict, "conflict", http.StatusConflict, ""},
+	{coffer.ErrClosed, "unavailable", http.StatusServiceUnavailable, ""},
+}
+
+// fromCoffer turns an error of a coffer Manager into the API's answer: one
+// entry per problem (coffer reports every problem of a call at once), each
+// with its code and field. ok is false for an error no sentinel matches,
+// which the caller answers with a 500.
+func fromCoffer(err error) (apiError, bool) {
+	var e apiError
+	for _, p := range problemsOf(err) {
+		fe, status, ok := classify(p)
+		if !ok {
+			return apiError{}, false
+		}
+		if e.Code == "" {
+			e.Code, e.Status, e.Message = fe.Code, status, fe.Message
+		} else {
+			e.Message += "; " + fe.Message
+			// A mix of problems answers 422; 413 and the others stand alone.
+			if status != e.Status {
+				e.Status = http.StatusUnprocessableEntity
+			}
+		}
+		e.Errors = append(e.Errors, fe)
+	}
+	return e, e.Code != ""
+}
+
+// problemsOf splits an error holding several problems (coffer joins them
+// with go-multierror) into its parts.
+func problemsOf(err error) []error {
+	var multi interface{ WrappedErrors() []error }
+	if errors.As(err, &multi) {
+		return multi.WrappedErrors()
+	}
+	return []error{err}
+}
+
+func classify(err error) (fieldError, int, bool) {
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			msg := capitalize(err.Error())
+			if s.code == "unavailable" {
+				msg = "The server is shutting down"
+			}
+			return fieldError{Field: s.field, Code: s.code, Message: msg}, s.status, true
+		}
+	}
+	return fieldError{}, 0, false
+}
+
+// capitalize gives coffer's messages the page's capital first letter:
+// "secret key is required" becomes "Secret key is required".
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// writeError writes an error response.
+func writeError(w http.ResponseWriter, e apiError) {
+	if len(e.Errors) == 0 {
+		e.Errors = []fieldError{{Code: e.Code, Message: e.Message}}
+	}
+	writeJSON(w, e.Status, e)
+}
+
+// writeJSON writes v as the JSON response body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"code":"internal","message":"Internal server error","errors":[{"code":"internal","message":"Internal server error"}]}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/coffer-go/coffer"
+)
+
+// seedAll stores the secrets every API case starts from.
+func seedAll(f *fixture) {
+	f.seed("development", "DATABASE_URL", "postgres://dev-db/app", "Primary database")
+	f.seed("production", "STRIPE_API_KEY", "sk_live_51H", "Payments")
+}
+
+// TestAPI runs every endpoint and error path against a handler over a real
+// in-memory Manager. A case that fails must leave the store exactly as it
+// was; a case that succeeds checks its effect through the library.
+func TestAPI(t *testing.T) {
+	tooLarge := strings.Repeat("v", coffer.DefaultMaxValueBytes+1)
+	longDescription := strings.Repeat("d", coffer.MaxDescriptionChars+1)
+	devDB := secretObj("development", "DATABASE_URL", "Primary database", "connection_string", "seed", "seed", 1)
+	prodStripe := secretObj("production", "STRIPE_API_KEY", "Payments", "api_key", "seed", "seed", 1)
+	notFound := func(key, env, hint string) obj {
+		return errorBody(problem("key", "not_found", `Secret not found: "`+key+`" in project "default", environment "`+env+`"`+hint))
+	}
+	badEnv := obj{
+		"code": "invalid_environment", "message": `Unknown environment "qa"; this server serves [development staging production]`,
+		"errors": arr{problem("env", "invalid_environment", `Unknown environment "qa"`)},
+	}
+	noChanges := errorBody(problem("", "no_changes", "No changes to save"))
+	bodyTooLarge := errorBody(problem("", "body_too_large", "The request body is larger than 131072 bytes"))
+	notJSON := errorBody(problem("", "invalid_json", "The request body is not a valid JSON object"))
+	mediaType := errorBody(problem("", "unsupported_media_type", "Send the request body as application/json"))
+
+	// reveal returns a check that key in env now holds want.
+	reveal := func(env, key, want string) func(*testing.T, *fixture) {
+		return func(t *testing.T, f *fixture) {
+			v, err := f.env(env).Reveal(context.Background(), key)
+			if err != nil {
+				t.Fatalf("Reveal(%s): %v", key, err)
+			}
+			if string(v) != want {
+				t.Errorf("Reveal(%s) returned a different value than expected (%d bytes, want %d)", key, len(v), len(want))
+			}
+		}
+	}
+	gone := func(env, key string) func(*testing.T, *fixture) {
+		return func(t *testing.T, f *fixture) {
+			if _, err := f.env(env).Get(context.Background(), key); !errors.Is(err, coffer.ErrNotFound) {
+				t.Errorf("Get(%s) after delete: got %v, want ErrNotFound", key, err)
+			}
+		}
+	}
+
+	tests := []struct {
+		name       string
+		req        *http.Request
+		wantStatus int
+		wantBody   any               // nil: no body
+		wantHeader map[string]string // headers that must be set exactly
+		// check runs after a successful change; nil means the request must
+		// change nothing stored.
+		check func(*testing.T, *fixture)
+	}{
+		// GET /api/secrets
+		{name: "list the default environment", req: request("GET", "/api/secrets", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "development", "secrets": arr{devDB}}},
+		{name: "list development", req: request("GET", "/api/secrets?env=development", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "development", "secrets": arr{devDB}}},
+		{name: "list production", req: request("GET", "/api/secrets?env=production", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "production", "secrets": arr{prodStripe}}},
+		{name: "list an empty environment", req: request("GET", "/api/secrets?env=staging", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "staging", "secrets": arr{}}},
+		{name: "list an unknown environment", req: request("GET", "/api/secrets?env=qa", "", bearer),
+			wantStatus: 400, wantBody: badEnv},
+
+		// GET /api/secrets/{key}
+		{name: "get", req: request("GET", "/api/secrets/DATABASE_URL?env=development", "", bearer),
+			wantStatus: 200, wantBody: devDB},
+		{name: "get a missing key", req: request("GET", "/api/secrets/NOPE", "", bearer),
+			wantStatus: 404, wantBody: notFound("NOPE", "development", "")},
+		{name: "get suggests the key differing in case", req: request("GET", "/api/secrets/database_url", "", bearer),
+			wantStatus: 404, wantBody: notFound("database_url", "development", "; did you mean DATABASE_URL?")},
+		{name: "get is scoped by environment", req: request("GET", "/api/secrets/STRIPE_API_KEY?env=development", "", bearer),
+			wantStatus: 404, wantBody: notFound("STRIPE_API_KEY", "development", "")},
+		{name: "get an invalid key", req: request("GET", "/api/secrets/bad-key", "", bearer),
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '-' at position 3 is not allowed; use letters, digits and underscores`))},
+		{name: "get in an unknown environment", req: request("GET", "/api/secrets/DATABASE_URL?env=qa", "", bearer),
+			wantStatus: 400, wantBody: badEnv},
+
+		// POST /api/secrets
+		{name: "create", req: request("POST", "/api/secrets?env=staging", `{"key":"SESSION_TOKEN","value":"tok-123","description":"Sessions"}`, bearer),
+			wantStatus: 201, wantBody: secretObj("staging", "SESSION_TOKEN", "Sessions", "token", "admin", "admin", 1),
+			wantHeader: map[string]string{"Location": "/api/secrets/SESSION_TOKEN?env=staging"},
+			check:      reveal("staging", "SESSION_TOKEN", "tok-123")},
+		{name: "create with a type", req: request("POST", "/api/secrets", `{"key":"ADMIN_PIN","value":"4711","type":"password"}`, bearer),
+			wantStatus: 201, wantBody: secretObj("development", "ADMIN_PIN", "", "password", "admin", "admin", 1),
+			check: reveal("development", "ADMIN_PIN", "4711")},
+		{name: "create the same key in another environment", req: request("POST", "/api/secrets?env=production", `{"key":"DATABASE_URL","value":"postgres://prod-db/app"}`, bearer),
+			wantStatus: 201, wantBody: secretObj("production", "DATABASE_URL", "", "connection_string", "admin", "admin", 1),
+			check: reveal("production", "DATABASE_URL", "postgres://prod-db/app")},
+		{name: "create with neither key nor value", req: request("POST", "/api/secrets", `{"key":"","value":"","description":"x"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("key", "key_required", "Secret key is required"), problem("value", "value_required", "Secret value is required"))},
+		{name: "create from an empty object", req: request("POST", "/api/secrets", `{}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("key", "key_required", "Secret key is required"), problem("value", "value_required", "Secret value is required"))},
+		{name: "create without a value", req: request("POST", "/api/secrets", `{"key":"API_TOKEN"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("value", "value_required", "Secret value is required"))},
+		{name: "create with a bad key", req: request("POST", "/api/secrets", `{"key":"STRIPE-KEY","value":"v"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '-' at position 6 is not allowed; use letters, digits and underscores`))},
+		{name: "create with a key starting with a digit", req: request("POST", "/api/secrets", `{"key":"1KEY","value":"v"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: "1KEY" starts with a digit; start with a letter or underscore`))},
+		{name: "create with a value too large", req: request("POST", "/api/secrets", `{"key":"BIG","value":"`+tooLarge+`"}`, bearer),
+			wantStatus: 413, wantBody: errorBody(problem("value", "value_too_large", "Secret value is too large: value is 65537 bytes, the limit is 65536"))},
+		{name: "create with a bad key and a value too large", req: request("POST", "/api/secrets", `{"key":"a b","value":"`+tooLarge+`"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(
+				problem("key", "invalid_key", `Invalid secret key: character ' ' at position 1 is not allowed; use letters, digits and underscores`),
+				problem("value", "value_too_large", "Secret value is too large: value is 65537 bytes, the limit is 65536"))},
+		{name: "create with a NUL byte in the value", req: request("POST", "/api/secrets", `{"key":"K","value":"a\u0000b"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("value", "invalid_value", "Invalid secret value: value holds a NUL byte at position 1, which an environment variable cannot carry"))},
+		{name: "create with a description too long", req: request("POST", "/api/secrets", `{"key":"K","value":"v","description":"`+longDescription+`"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("description", "description_too_long", "Description is too long: description is 1025 characters, the limit is 1024"))},
+		{name: "create with a bad type", req: request("POST", "/api/secrets", `{"key":"K","value":"v","type":"Password"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("type", "invalid_type", `Invalid secret type: "Password" is not a lower-case identifier (letters a-z, digits, underscores; not starting with a digit)`))},
+		{name: "create a duplicate", req: request("POST", "/api/secrets?env=development", `{"key":"DATABASE_URL","value":"other"}`, bearer),
+			wantStatus: 409, wantBody: errorBody(problem("key", "already_exists", `Secret already exists: "DATABASE_URL" in project "default", environment "development"`))},
+		{name: "create in an unknown environment", req: request("POST", "/api/secrets?env=qa", `{"key":"K","value":"v"}`, bearer),
+			wantStatus: 400, wantBody: badEnv},
+		{name: "create from malformed JSON", req: request("POST", "/api/secrets", `{"key":"K","value":`, bearer),
+			wantStatus: 400, wantBody: notJSON},
+		{name: "create from a JSON array", req: request("POST", "/api/secrets", `["K","v"]`, bearer),
+			wantStatus: 400, wantBody: notJSON},
+		{name: "create with data after the object", req: request("POST", "/api/secrets", `{"key":"K","value":"v"} {}`, bearer),
+			wantStatus: 400, wantBody: notJSON},
+		{name: "create with an unknown field", req: request("POST", "/api/secrets", `{"key":"K","value":"v","secret":"x"}`, bearer),
+			wantStatus: 400, wantBody: errorBody(problem("", "unknown_field", `The request body has a field this endpoint does not take; it takes "key", "value", "description" and "type"`))},
+		{name: "create with a number as value", req: request("POST", "/api/secrets", `{"key":"K","value":42}`, bearer),
+			wantStatus: 400, wantBody: obj{"code": "invalid_json", "message": `Field "value" must be a string`, "errors": arr{problem("value", "invalid_json", "Must be a string")}}},
+		{name: "create without a content type", req: request("POST", "/api/secrets", `{"key":"K","value":"v"}`, bearer, "Content-Type:"),
+			wantStatus: 415, wantBody: mediaType},
+		{name: "create from a form", req: request("POST", "/api/secrets", `key=K&value=v`, bearer, "Content-Type: application/x-www-form-urlencoded"),
+			wantStatus: 415, wantBody: mediaType},
+		{name: "create with a body over the limit", req: request("POST", "/api/secrets", `{"key":"K","value":"`+strings.Repeat("v", MaxBodyBytes)+`"}`, bearer),
+			wantStatus: 413, wantBody: bodyTooLarge},
+
+		// PATCH /api/secrets/{key}
+		{name: "update the value", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"postgres://new-db/app"}`, bearer),
+			wantStatus: 200, wantBody: secretObj("development", "DATABASE_URL", "Primary database", "connection_string", "seed", "admin", 2),
+			check: reveal("development", "DATABASE_URL", "postgres://new-db/app")},
+		{name: "update the description, keeping the value", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"","description":"Read-write database"}`, bearer),
+			wantStatus: 200, wantBody: secretObj("development", "DATABASE_URL", "Read-write database", "connection_string", "seed", "admin", 1),
+			check: reveal("development", "DATABASE_URL", "postgres://dev-db/app")},
+		{name: "clear the description", req: request("PATCH", "/api/secrets/STRIPE_API_KEY?env=production", `{"description":""}`, bearer),
+			wantStatus: 200, wantBody: secretObj("production", "STRIPE_API_KEY", "", "api_key", "seed", "admin", 1),
+			check: reveal("production", "STRIPE_API_KEY", "sk_live_51H")},
+		{name: "update with nothing", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"","description":null}`, bearer),
+			wantStatus: 422, wantBody: noChanges},
+		{name: "update from an empty object", req: request("PATCH", "/api/secrets/DATABASE_URL", `{}`, bearer),
+			wantStatus: 422, wantBody: noChanges},
+		{name: "update with the same description", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"description":"Primary database"}`, bearer),
+			wantStatus: 422, wantBody: noChanges},
+		{name: "update a missing key", req: request("PATCH", "/api/secrets/NOPE", `{"value":"v"}`, bearer),
+			wantStatus: 404, wantBody: notFound("NOPE", "development", "")},
+		{name: "update with a value too large", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"`+tooLarge+`"}`, bearer),
+			wantStatus: 413, wantBody: errorBody(problem("value", "value_too_large", "Secret value is too large: value is 65537 bytes, the limit is 65536"))},
+		{name: "update with a description too long", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"description":"`+longDescription+`"}`, bearer),
+			wantStatus: 422, wantBody: errorBody(problem("description", "description_too_long", "Description is too long: description is 1025 characters, the limit is 1024"))},
+		{name: "update cannot rename", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"key":"DB_URL"}`, bearer),
+			wantStatus: 400, wantBody: errorBody(problem("", "unknown_field", `The request body has a field this endpoint does not take; it takes "value" and "description"`))},
+		{name: "update from malformed JSON", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value"`, bearer),
+			wantStatus: 400, wantBody: notJSON},
+		{name: "update with a body over the limit", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"`+strings.Repeat("v", MaxBodyBytes)+`"}`, bearer),
+			wantStatus: 413, wantBody: bodyTooLarge},
+
+		// DELETE /api/secrets/{key}
+		{name: "delete", req: request("DELETE", "/api/secrets/STRIPE_API_KEY?env=production", "", bearer),
+			wantStatus: 204, check: gone("production", "STRIPE_API_KEY")},
+		{name: "delete a missing key", req: request("DELETE", "/api/secrets/NOPE", "", bearer),
+			wantStatus: 404, wantBody: notFound("NOPE", "development", "")},
+		{name: "delete is scoped by environment", req: request("DELETE", "/api/secrets/STRIPE_API_KEY?env=staging", "", bearer),
+			wantStatus: 404, wantBody: notFound("STRIPE_API_KEY", "staging", "")},
+		{name: "delete an invalid key", req: request("DELETE", "/api/secrets/a.b", "", bearer),
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '.' at position 1 is not allowed; use letters, digits and underscores`))},
+
+		// Routing.
+		{name: "PUT is not allowed", req: request("PUT", "/api/secrets/DATABASE_URL", `{"value":"v"}`, bearer),
+			wantStatus: 405, wantBody: errorBody(problem("", "method_not_allowed", "Method not allowed; use GET, HEAD, PATCH, DELETE")),
+			wantHeader: map[string]string{"Allow": "GET, HEAD, PATCH, DELETE"}},
+		{name: "DELETE on the collection is not allowed", req: request("DELETE", "/api/secrets", "", bearer),
+			wantStatus: 405, wantBody: errorBody(problem("", "method_not_allowed", "Method not allowed; use GET, HEAD, POST")),
+			wantHeader: map[string]string{"Allow": "GET, HEAD, POST"}},
+		{name: "an unknown endpoint", req: request("GET", "/api/keys", "", bearer),
+			wantStatus: 404, wantBody: errorBody(problem("", "route_not_found", "No such API endpoint"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			seedAll(f)
+			before := f.state()
+
+			w := f.serve(tt.req)
+
+			if w.Code != tt.wantStatus {
+				t.Errorf("status = %d, want %d; body %s", w.Code, tt.wantStatus, w.Body)
+			}
+			if diff := cmp.Diff(tt.wantBody, decode(t, w.Body.Bytes())); diff != "" {
+				t.Errorf("body mismatch (-want +got):\n%s", diff)
+			}
+			if tt.wantBody != nil {
+				if got := w.Header().Get("Content-Type"); got != "application/json; charset=utf-8" {
+					t.Errorf("Content-Type = %q", got)
+				}
+			}
+			for name, want := range tt.wantHeader {
+				if got := w.Header().Get(name); got != want {
+					t.Errorf("header %s = %q, want %q", name, got, want)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, f)
+				return
+			}
+			if diff := cmp.Diff(before, f.state()); diff != "" {
+				t.Errorf("the request changed the store (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAuditActor checks that the library's audit events name the signed-in
+// actor, for both bearer and session requests, and that stored records say
+// who changed them.
+func TestAuditActor(t *testing.T) {
+	f := newFixture(t)
+	if w := f.serve(request("POST", "/api/secrets", `{"key":"A_KEY","value":"v1"}`, bearer)); w.Code != 201 {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	s := f.signIn()
+	if w := f.serve(s.req("PATCH", "/api/secrets/A_KEY", `{"description":"via the page"}`)); w.Code != 200 {
+		t.Fatalf("update: %d %s", w.Code, w.Body)
+	}
+	got, err := f.env("development").Get(context.Background(), "A_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedBy != "admin" || got.UpdatedBy != "admin" {
+		t.Errorf("CreatedBy, UpdatedBy = %q, %q; want admin, admin", got.CreatedBy, got.UpdatedBy)
+	}
+	events := auditEvents(t, f.audit.String())
+	var ops []string
+	for _, e := range events {
+		if e["actor"] == "admin" {
+			ops = append(ops, e["op"].(string))
+		}
+	}
+	if diff := cmp.Diff([]string{"create", "update"}, ops); diff != "" {
+		t.Errorf("audit events by admin (-want +got):\n%s", diff)
+	}
+}
+
+// TestServerErrors covers the answers that do not come from a request's
+// content: a closed Manager (503) and a store the keeper cannot unlock
+// (500, with details only in the server log).
+func TestServerErrors(t *testing.T) {
+	t.Run("closed manager", func(t *testing.T) {
+		f := newFixture(t)
+		if err := f.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w := f.serve(request("GET", "/api/secrets", "", bearer))
+		want := errorBody(problem("", "unavailable", "The server is shutting down"))
+		if diff := cmp.Diff(any(want), decode(t, w.Body.Bytes())); w.Code != 503 || diff != "" {
+			t.Errorf("status %d, want 503; body (-want +got):\n%s", w.Code, diff)
+		}
+	})
+	t.Run("wrong keeper", func(t *testing.T) {
+		ctx := context.Background()
+		// The collection's keyring is sealed under one key; the served
+		// Manager holds another, so sealing fails in a way no sentinel names.
+		first, err := coffer.Open(ctx, "mem://server-errors", "base64key://smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4=", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.Close()
+		if _, err := first.Create(ctx, coffer.NewSecret{Key: "K", Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+		other, err := coffer.Open(ctx, "mem://server-errors", "base64key://AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		log := &syncBuffer{}
+		h, err := NewHandler(other, Options{Token: testToken, Log: slog.New(slog.NewJSONHandler(log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, request("POST", "/api/secrets", `{"key":"NEW","value":"CANARY-server-error"}`, bearer))
+		want := errorBody(problem("", "internal", "Internal server error"))
+		if diff := cmp.Diff(any(want), decode(t, w.Body.Bytes())); w.Code != 500 || diff != "" {
+			t.Errorf("status %d, want 500; body (-want +got):\n%s", w.Code, diff)
+		}
+		if !strings.Contains(log.String(), `"msg":"coffer operation failed"`) || strings.Contains(log.String(), "CANARY-") {
+			t.Errorf("the server log should explain the failure without the value:\n%s", log)
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"gocloud.dev/secrets/localsecrets"
+
+	"github.com/coffer-go/coffer"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "server:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// config is the server's configuration, from flags and the environment.
+type config struct {
+	addr, store, keeper, project, token string
+	envs                                []string
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	or := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	var envs string
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", or("COFFER_SERVER_ADDR", "127.0.0.1:8080"), "listen `address` (env COFFER_SERVER_ADDR)")
+	fs.StringVar(&c.store, "store", or("COFFER_STORE_URL", "mem://server"), "collection `URL` (env COFFER_STORE_URL); mem:// is in memory only")
+	fs.StringVar(&c.project, "project", or("COFFER_PROJECT", coffer.DefaultName), "`project` (env COFFER_PROJECT)")
+	fs.StringVar(&envs, "environments", or("COFFER_ENVIRONMENTS", strings.Join(DefaultEnvironments, ",")), "comma-separated `environments`, the first is the default (env COFFER_ENVIRONMENTS)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, e := range strings.Split(envs, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.envs = append(c.envs, e)
+		}
+	}
+	if len(c.envs) == 0 {
+		return config{}, errors.New("-environments names no environment")
+	}
+	c.keeper = getenv("COFFER_KEEPER_URL")
+	c.token = getenv("COFFER_SERVER_TOKEN")
+	return c, nil
+}
+
+// run starts the server and serves until ctx is done. It prints the address
+// and how to sign in to stdout; the audit and request logs go to stderr as
+// JSON lines.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	keeperURL, randomKeeper := c.keeper, c.keeper == ""
+	if randomKeeper {
+		// A key for this run only: fine with the in-memory store, which
+		// forgets everything at exit anyway.
+		key, err := localsecrets.NewRandomKey()
+		if err != nil {
+			return err
+		}
+		keeperURL = "base64key://" + base64.URLEncoding.EncodeToString(key[:])
+	}
+	token, generated := c.token, c.token == ""
+	if generated {
+		token = randomToken()
+	}
+
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	m, err := coffer.Open(ctx, c.store, keeperURL, &coffer.Options{
+		Project:  c.project,
+		AuditLog: logger.With("log", "audit"),
+	})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	h, err := NewHandler(m, Options{Token: token, Environments: c.envs, Log: logger.With("log", "http")})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.With("log", "http").Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	printBanner(stdout, c, url, token, generated, randomKeeper, ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// printBanner tells the user where the server is and how to sign in. It
+// never prints the store or keeper URL (they can hold passwords and key
+// material), and prints the token only when it generated it.
+func printBanner(w io.Writer, c config, url, token string, generated, randomKeeper bool, addr net.Addr) {
+	scheme, _, _ := strings.Cut(c.store, "://")
+	fmt.Fprintf(w, "coffer server: project %q, environments %s, store %s://\n", c.project, strings.Join(c.envs, ", "), scheme)
+	if scheme == "mem" || randomKeeper {
+		fmt.Fprintln(w, "  (in-memory store or a random key: secrets last only as long as this process)")
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		fmt.Fprintln(w, "  warning: listening beyond loopback over plain HTTP; put TLS in front of it")
+	}
+	fmt.Fprintf(w, "Listening on %s\n", url)
+	if generated {
+		fmt.Fprintf(w, "Sign in: open %s and enter this access token (generated for this run; set COFFER_SERVER_TOKEN to choose your own):\n", url)
+		fmt.Fprintf(w, "  %s\n", token)
+		fmt.Fprintf(w, "API: curl -H 'Authorization: Bearer %s' '%sapi/secrets?env=%s'\n", token, url, c.envs[0])
+	} else {
+		fmt.Fprintf(w, "Sign in: open %s and enter the access token from COFFER_SERVER_TOKEN\n", url)
+		fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $COFFER_SERVER_TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
+	}
+	fmt.Fprintln(w, "Stop with Ctrl-C.")
+}
