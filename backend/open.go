@@ -49,10 +49,24 @@ var layout = map[string]url.Values{
 	},
 	// Firestore keeps the ID in the document name.
 	"firestore": {"name_field": {IDField}},
-	// coffer's SQL driver (backend/sqldocstore).
-	"sqlite":   {"key_field": {IDField}},
-	"postgres": {"key_field": {IDField}},
+	// coffer's SQL driver (backend/sqldocstore): the ID as key column and an
+	// index on (Scope, Key), the List access path.
+	"sqlite":     {"key_field": {IDField}, "index": {PartitionKey + "," + SortKey}},
+	"postgres":   {"key_field": {IDField}, "index": {PartitionKey + "," + SortKey}},
+	"postgresql": {"key_field": {IDField}, "index": {PartitionKey + "," + SortKey}},
 }
+
+// defaults are query parameters a URL may set but need not: the SQL
+// driver's table name.
+var defaults = map[string]url.Values{
+	"sqlite":     {"table": {DefaultTable}},
+	"postgres":   {"table": {DefaultTable}},
+	"postgresql": {"table": {DefaultTable}},
+}
+
+// DefaultTable is the SQL table coffer uses when a sqlite:// or postgres://
+// URL names none.
+const DefaultTable = "coffer_secrets"
 
 // OpenCollection opens the collection at a coffer URL (mem://NAME,
 // mongo://DB/COLL, dynamodb://TABLE, firestore://projects/P/databases/D/documents/C,
@@ -92,6 +106,11 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 // other way would not find coffer's documents.
 func applyLayout(u *url.URL, params url.Values) (*url.URL, error) {
 	q := u.Query()
+	for name, v := range defaults[u.Scheme] {
+		if q.Get(name) == "" {
+			q.Set(name, v[0])
+		}
+	}
 	for name, want := range params {
 		if got := q.Get(name); got != "" && got != want[0] {
 			return nil, fmt.Errorf("query parameter %s must be %q for coffer's layout (or left out)", name, want[0])

@@ -26,8 +26,11 @@ func TestLayoutURLs(t *testing.T) {
 		{in: "dynamodb://secrets?consistent_read=false", wantErr: "consistent_read must be \"true\""},
 		{in: "firestore://projects/p/databases/(default)/documents/secrets", want: "firestore://projects/p/databases/(default)/documents/secrets?name_field=ID"},
 		{in: "firestore://projects/p/databases/d/documents/secrets?name_field=Key", wantErr: "name_field must be \"ID\""},
-		{in: "sqlite:///var/lib/coffer.db", want: "sqlite:///var/lib/coffer.db?key_field=ID"},
-		{in: "postgres://u@h/db?sslmode=disable", want: "postgres://u@h/db?key_field=ID&sslmode=disable"},
+		{in: "sqlite:///var/lib/coffer.db", want: "sqlite:///var/lib/coffer.db?index=Scope%2CKey&key_field=ID&table=coffer_secrets"},
+		{in: "sqlite:///var/lib/coffer.db?table=app_secrets", want: "sqlite:///var/lib/coffer.db?index=Scope%2CKey&key_field=ID&table=app_secrets"},
+		{in: "sqlite:///var/lib/coffer.db?key_field=id", wantErr: "key_field must be \"ID\""},
+		{in: "postgres://u@h/db?sslmode=disable", want: "postgres://u@h/db?index=Scope%2CKey&key_field=ID&sslmode=disable&table=coffer_secrets"},
+		{in: "postgresql://u@h/db", want: "postgresql://u@h/db?index=Scope%2CKey&key_field=ID&table=coffer_secrets"},
 	}
 	for _, tt := range tests {
 		u, err := url.Parse(tt.in)
