@@ -7,35 +7,76 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
+	_ "github.com/coffer-go/coffer/backend/sqldocstore" // sqlite://, the durable embedded store
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	data := flag.String("data", "", "directory for the SQLite store and its key file (default: a new temporary directory, removed at exit)")
+	flag.Parse()
+	if err := run(context.Background(), *data); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
-	// A random key for this run; a real deployment keeps its keeper URL (or
-	// KMS key) in configuration, apart from the store.
-	key, err := localsecrets.NewRandomKey()
+// open opens the store in dir: a SQLite file sealed under a local key kept
+// beside it. A real deployment keeps its keeper (a KMS key) apart from the
+// store; a key file next to the database only suits a demo.
+func open(ctx context.Context, dir string) (*coffer.Manager, error) {
+	keyFile := filepath.Join(dir, "keeper.key")
+	key, err := os.ReadFile(keyFile)
+	if errors.Is(err, os.ErrNotExist) {
+		k, err := localsecrets.NewRandomKey()
+		if err != nil {
+			return nil, err
+		}
+		key = []byte(base64.URLEncoding.EncodeToString(k[:]))
+		if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	storeURL := "sqlite://" + filepath.ToSlash(filepath.Join(dir, "coffer.db"))
+	return coffer.Open(ctx, storeURL, "base64key://"+string(key), &coffer.Options{Project: "shop", Environment: "development"})
+}
+
+func run(ctx context.Context, dir string) error {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "coffer-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	m, err := open(ctx, dir)
 	if err != nil {
 		return err
 	}
-	keeperURL := "base64key://" + base64.URLEncoding.EncodeToString(key[:])
-	m, err := coffer.Open(ctx, "mem://quickstart", keeperURL, &coffer.Options{Project: "shop", Environment: "development"})
-	if err != nil {
+	defer func() { m.Close() }()
+	fmt.Println("Store:", filepath.Join(dir, "coffer.db"))
+	if left, err := m.List(ctx); err != nil {
 		return err
+	} else if len(left) > 0 {
+		fmt.Printf("%d secrets survived from an earlier run; starting over.\n", len(left))
+		for _, s := range left {
+			if err := m.Delete(ctx, s.Key); err != nil {
+				return err
+			}
+		}
 	}
-	defer m.Close()
 	ctx = coffer.WithActor(ctx, "quickstart")
 
 	fmt.Println("Adding secrets...")
@@ -86,7 +127,27 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("second delete: want ErrNotFound, got %v", err)
 	}
 	fmt.Println("\nDeleted SESSION_SIGNING_KEY (permanent).")
-	return printTable(ctx, m)
+
+	// A restart: close everything, open the file again, read it back.
+	if err := m.Close(); err != nil {
+		return err
+	}
+	if m, err = open(ctx, dir); err != nil {
+		return err
+	}
+	fmt.Println("\nAfter a restart, from the SQLite file:")
+	if err := printTable(ctx, m); err != nil {
+		return err
+	}
+	v, err = m.Reveal(ctx, "STRIPE_API_KEY")
+	if err != nil {
+		return err
+	}
+	if string(v) != "sk_test_rotated_51Hx" {
+		return errors.New("STRIPE_API_KEY did not survive the restart")
+	}
+	fmt.Println("STRIPE_API_KEY still reveals its rotated value.")
+	return nil
 }
 
 // printTable prints the Secrets page's table: never a value.
