@@ -19,6 +19,7 @@ import (
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
+	_ "github.com/coffer-go/coffer/backend/sqldocstore" // -store sqlite:// or postgres://
 )
 
 func main() {
@@ -50,7 +51,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", or("COFFER_SERVER_ADDR", "127.0.0.1:8080"), "listen `address` (env COFFER_SERVER_ADDR)")
-	fs.StringVar(&c.store, "store", or("COFFER_STORE_URL", "mem://server"), "collection `URL` (env COFFER_STORE_URL); mem:// is in memory only")
+	fs.StringVar(&c.store, "store", or("COFFER_STORE_URL", "mem://server"), "collection `URL` (env COFFER_STORE_URL); mem:// is in memory only; sqlite:///path.db or postgres://... persist")
 	fs.StringVar(&c.project, "project", or("COFFER_PROJECT", coffer.DefaultName), "`project` (env COFFER_PROJECT)")
 	fs.StringVar(&envs, "environments", or("COFFER_ENVIRONMENTS", strings.Join(DefaultEnvironments, ",")), "comma-separated `environments`, the first is the default (env COFFER_ENVIRONMENTS)")
 	if err := fs.Parse(args); err != nil {
