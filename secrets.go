@@ -308,7 +308,7 @@ func (m *Manager) Get(ctx context.Context, key string) (sec Secret, err error) {
 // Reveal returns a secret's value: one store read and one AES-GCM open.
 func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	defer func() { m.audit(ctx, "reveal", key, err) }()
-	rec, err := m.get(ctx, key, "ID", "Sealed")
+	rec, err := m.get(ctx, key, sealedFields...)
 	if err != nil {
 		return "", err
 	}
@@ -318,6 +318,15 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	}
 	return Value(plain), nil
 }
+
+// The projections of the reads that need a few fields. They are package
+// variables so that a read does not allocate its field list.
+var (
+	sealedFields   = []docstore.FieldPath{"ID", "Sealed"}
+	revisionFields = []docstore.FieldPath{"ID", "DocstoreRevision"}
+	keyFields      = []docstore.FieldPath{"ID", "Key"}
+	environFields  = []docstore.FieldPath{"ID", "Key", "Sealed"}
+)
 
 // get reads one record (only fields, when given) after checking the key.
 func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldPath) (*backend.Record, error) {
@@ -356,6 +365,8 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 }
 
 // scan runs the keyed listing query of the Manager's scope, in key order.
+// It decodes every record into the same Record, so fn must copy what it
+// keeps (strings and the Sealed slice are fresh for each record).
 func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*backend.Record) error) error {
 	it := m.shared.coll.Query().
 		Where("Scope", "=", m.scope).
@@ -363,8 +374,9 @@ func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func
 		OrderBy("Key", docstore.Ascending).
 		Get(ctx, fields...)
 	defer it.Stop()
+	rec := &backend.Record{}
 	for {
-		rec := &backend.Record{}
+		*rec = backend.Record{} // no field of the previous record leaks into this one
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			return nil
@@ -444,7 +456,7 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 	defer func() { m.audit(ctx, "delete", key, err) }()
 	for range maxAttempts {
-		rec, err := m.get(ctx, key, "ID", "DocstoreRevision")
+		rec, err := m.get(ctx, key, revisionFields...)
 		if err != nil {
 			return err
 		}
@@ -499,7 +511,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 		return nil, err
 	}
 	env = []string{}
-	err = m.scan(ctx, []docstore.FieldPath{"ID", "Key", "Sealed"}, func(rec *backend.Record) error {
+	err = m.scan(ctx, environFields, func(rec *backend.Record) error {
 		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key), rec.Sealed)
 		if err != nil {
 			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), err)
@@ -516,7 +528,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 // keys returns the stored keys of the scope, in order.
 func (m *Manager) keys(ctx context.Context) ([]string, error) {
 	var keys []string
-	err := m.scan(ctx, []docstore.FieldPath{"ID", "Key"}, func(rec *backend.Record) error {
+	err := m.scan(ctx, keyFields, func(rec *backend.Record) error {
 		keys = append(keys, rec.Key)
 		return nil
 	})
