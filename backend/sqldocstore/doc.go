@@ -1,0 +1,120 @@
+// Package sqldocstore is a gocloud.dev/docstore driver over database/sql
+// for SQLite (modernc.org/sqlite, no cgo) and PostgreSQL
+// (github.com/jackc/pgx/v5/stdlib).
+//
+// Open a collection with OpenCollection (a key field) or
+// OpenCollectionWithKeyFunc (a key computed from the document), or with
+// docstore.OpenCollection and a URL.
+//
+// # Storage
+//
+// A collection is one table with three columns: id (the key, text), revision
+// (an integer, NULL for a document written without a revision field) and
+// document (the document as JSON: TEXT checked by json_valid on SQLite,
+// jsonb on PostgreSQL). The table is created on first open if missing, with
+// the indexes Options.Indexes names.
+//
+// Documents keep their exact Go values: integers stay int64, floats stay
+// float64 (always written with a decimal point), []byte, time.Time (to the
+// nanosecond, with its UTC offset), NaN and infinities, and strings that are
+// not valid UTF-8 or hold NUL bytes are written as small tagged objects such
+// as {"$b": "<base64>"}; a document's own map keys starting with "$" are
+// stored with a second "$". Keys must be strings (valid UTF-8, no NUL).
+// Times must fall in years 0 to 9999. PostgreSQL stores -0.0 as 0.0.
+//
+// # Revisions
+//
+// Every write of a document that has the revision field gives it a new
+// random int64 revision. A Replace, Delete or Update carrying a revision
+// checks it in the same statement that writes (UPDATE ... WHERE id = ? AND
+// revision = ?), so a stale revision fails with FailedPrecondition and
+// never overwrites a newer write. Update reads the document, applies the
+// mods in Go and writes it back under the same check, retrying by itself
+// when another writer got in between and the caller gave no revision.
+// Update refuses mods that would change the document's key.
+//
+// # Actions
+//
+// Actions run one at a time in the order docstore's driver.GroupActions
+// gives. AtomicWrites run in one database transaction: all of them take
+// effect or none does. On SQLite that transaction starts with BEGIN
+// IMMEDIATE.
+//
+// # Queries
+//
+// Filters (=, <, <=, >, >=, in, not-in) on strings, numbers, booleans and
+// times, at any field path through maps, become SQL conditions
+// (json_extract on SQLite, -> and ->> on PostgreSQL). Each condition also
+// checks the JSON type, so a filter never matches a value of another kind,
+// and strings compare bytewise as in Go (COLLATE "C" on PostgreSQL). A
+// missing or null field matches no filter, not even not-in. A filter looks
+// at the field's own value, never inside arrays. Filters SQL cannot state
+// exactly (a string operand that is not valid UTF-8, an integer above
+// math.MaxInt64, a SQLite field name holding a double quote) run in Go on
+// the fetched documents; then Offset and Limit run in Go too. OrderBy runs
+// in SQL; values of different kinds sort by kind. Field paths passed to
+// Query.Get or Collection.Get are picked out in SQL (one JSON array per
+// row), so fields not asked for never leave the database. Query.Plan
+// returns the SQL that runs and anything done in Go after it. Strings stored in tagged form (not valid
+// UTF-8, or holding NUL) and NaN or infinite floats match only in and =
+// filters run in Go, never SQL range filters, and sort with objects.
+//
+// # Indexes
+//
+// Options.Indexes (or the index URL parameter) creates expression indexes
+// on top-level fields: json_extract(document, '$."F"') on SQLite and
+// (document->>'F') COLLATE "C" on PostgreSQL, the very expressions queries
+// on strings use. With an index on (Scope, Key), the query
+// Where("Scope", "=", s).Where("Key", ">", "").OrderBy("Key", asc) reads
+// the index in key order without sorting. On SQLite its plan reads
+//
+//	SELECT revision, json_array(document -> '$."ID"', document -> '$."Key"') FROM "secrets"
+//	WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?)
+//	AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?)
+//	ORDER BY json_extract(document, '$."Key"') ASC
+//
+// and SQLite's EXPLAIN QUERY PLAN answers "SEARCH secrets USING INDEX
+// secrets_Scope_Key_idx (<expr>=? AND <expr>>?)", with no sort step.
+//
+// # SQLite durability and concurrency
+//
+// Open SQLite databases with OpenSQLite (URLs do): WAL journal;
+// synchronous=FULL, so a write that returned nil is on disk and survives a
+// crash or power cut; busy_timeout of 10 s, so writers from several
+// processes wait for each other instead of failing with "database is
+// locked"; and transactions that take the write lock when they begin. Two
+// processes may share one file.
+//
+// # URLs
+//
+// For docstore.OpenCollection the package registers the schemes "sqlite",
+// "postgres" and "postgresql":
+//
+//	sqlite:///absolute/path/coffer.db?table=secrets&key_field=ID
+//	sqlite://relative/path/coffer.db?table=secrets&key_field=ID
+//	postgres://user:password@host:5432/dbname?sslmode=disable&table=secrets&key_field=ID
+//
+// table and key_field are required; revision_field sets the revision field
+// and index=Scope,Key (repeatable) adds an index. These parameters are
+// removed before the rest of a PostgreSQL URL goes to pgx as its
+// connection string. Error messages never quote a URL, which may hold a
+// password. A collection opened from a URL owns its connection pool and
+// closes it on Close.
+//
+// # Errors
+//
+// Errors map to gcerrors codes: NotFound for a missing document,
+// AlreadyExists when Create finds one, FailedPrecondition for a stale
+// revision, InvalidArgument for bad documents, keys and filters, Internal
+// for stored text that is not a document. ErrorAs exposes *sqlite.Error and
+// *pgconn.PgError. Errors from opening a collection are returned before a
+// docstore.Collection exists, so gcerrors.Code reports them as Unknown;
+// their messages say what is wrong.
+//
+// # Conformance
+//
+// The package passes gocloud.dev/docstore/drivertest on both dialects with
+// no exclusions. Query.Delete and Query.Update do not exist in
+// gocloud.dev/docstore v0.47.0, so the driver has no RunDeleteQuery or
+// RunUpdateQuery.
+package sqldocstore
