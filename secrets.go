@@ -243,8 +243,10 @@ func (m *Manager) now() time.Time {
 	return m.opts.Now().UTC().Truncate(time.Millisecond)
 }
 
-func (m *Manager) place(key string) crypto.Place {
-	return crypto.Place{Project: m.opts.Project, Environment: m.opts.Environment, Key: key}
+// place is where a value of key, created at createdAt, is sealed: the
+// creation time tells the secret from an earlier one of the same key.
+func (m *Manager) place(key string, createdAt time.Time) crypto.Place {
+	return crypto.Place{Project: m.opts.Project, Environment: m.opts.Environment, Key: key, CreatedAt: createdAt}
 }
 
 func (m *Manager) record(key string) *backend.Record {
@@ -274,11 +276,11 @@ func (m *Manager) Create(ctx context.Context, s NewSecret) (sec Secret, err erro
 	if typ == "" {
 		typ = InferType(s.Key)
 	}
-	sealed, err := m.shared.keyring.Seal(ctx, m.place(s.Key), []byte(s.Value))
+	now, actor := m.now(), actorOf(ctx)
+	sealed, err := m.shared.keyring.Seal(ctx, m.place(s.Key, now), []byte(s.Value))
 	if err != nil {
 		return Secret{}, err
 	}
-	now, actor := m.now(), actorOf(ctx)
 	rec := m.record(s.Key)
 	rec.Scope, rec.Project, rec.Environment, rec.Key = m.scope, m.opts.Project, m.opts.Environment, s.Key
 	rec.Description, rec.Type = s.Description, string(typ)
@@ -312,7 +314,7 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	if err != nil {
 		return "", err
 	}
-	plain, err := m.shared.keyring.Open(ctx, m.place(key), rec.Sealed)
+	plain, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed)
 	if err != nil {
 		return "", fmt.Errorf("secret %q in %s: %w", key, m.where(), err)
 	}
@@ -322,10 +324,10 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 // The projections of the reads that need a few fields. They are package
 // variables so that a read does not allocate its field list.
 var (
-	sealedFields   = []docstore.FieldPath{"ID", "Sealed"}
+	sealedFields   = []docstore.FieldPath{"ID", "CreatedAt", "Sealed"}
 	revisionFields = []docstore.FieldPath{"ID", "DocstoreRevision"}
 	keyFields      = []docstore.FieldPath{"ID", "Key"}
-	environFields  = []docstore.FieldPath{"ID", "Key", "Sealed"}
+	environFields  = []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}
 )
 
 // get reads one record (only fields, when given) after checking the key.
@@ -414,22 +416,22 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 	if c.Value == "" && c.Description == nil {
 		return Secret{}, ErrNoChanges
 	}
-	var sealed []byte
-	if c.Value != "" {
-		if sealed, err = m.shared.keyring.Seal(ctx, m.place(key), []byte(c.Value)); err != nil {
-			return Secret{}, err
-		}
-	}
 	for range maxAttempts {
 		rec, err := m.get(ctx, key)
 		if err != nil {
 			return Secret{}, err
 		}
-		if sealed == nil && *c.Description == rec.Description {
+		if c.Value == "" && *c.Description == rec.Description {
 			return Secret{}, ErrNoChanges
 		}
 		now := m.now()
-		if sealed != nil {
+		if c.Value != "" {
+			// Sealed after the read: the envelope binds the record's
+			// creation time, which only the read tells.
+			sealed, err := m.shared.keyring.Seal(ctx, m.place(key, rec.CreatedAt), []byte(c.Value))
+			if err != nil {
+				return Secret{}, err
+			}
 			rec.Sealed = sealed
 			rec.Version++
 			rec.RotatedAt = now
@@ -512,7 +514,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 	}
 	env = []string{}
 	err = m.scan(ctx, environFields, func(rec *backend.Record) error {
-		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key), rec.Sealed)
+		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key, rec.CreatedAt), rec.Sealed)
 		if err != nil {
 			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), err)
 		}

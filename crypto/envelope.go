@@ -15,11 +15,24 @@
 //	version (1 byte, 1) | data-key id (4 bytes, big endian) | nonce (12 bytes) | ciphertext+tag (16 bytes tag)
 //
 // sealed with AES-256-GCM under the data key, with a fresh random nonce, and
-// with associated data that binds it to its place: the format version, the
-// project, the environment, the secret key and the data-key id, each
-// length-prefixed. A ciphertext copied onto another secret, another
-// environment or another project fails to open with ErrDecrypt, as does any
-// modified or truncated envelope. Parsing is bounds-checked and never panics.
+// with associated data that binds it to its place:
+//
+//	version (1 byte) | len(project) (4 bytes) | project | len(environment) (4 bytes) | environment |
+//	len(key) (4 bytes) | key | created-at (8 bytes, Unix milliseconds) | data-key id (4 bytes)
+//
+// all integers big endian. A ciphertext copied onto another secret, another
+// environment or another project fails to open with ErrDecrypt, and so does
+// one copied onto the same key after it was deleted and created again (the
+// new record has another creation time), or any modified or truncated
+// envelope. Parsing is bounds-checked and never panics. The envelope cannot
+// notice a whole record (creation time included) put back from an older
+// copy of the store: that is a replay of the record, not a forged value.
+//
+// # Rotation
+//
+// Keyring.Rotate adds a data key and makes it active; Keyring.Reseal seals a
+// value again under the active key; Keyring.ChangeKeeper re-wraps every data
+// key under another keeper without touching any sealed value.
 package crypto
 
 import (
@@ -29,6 +42,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrDecrypt reports a sealed value that could not be opened.
@@ -53,6 +67,9 @@ type Place struct {
 	Project     string
 	Environment string
 	Key         string
+	// CreatedAt is when the secret was created, kept to the millisecond: it
+	// tells a secret from an earlier one of the same key that was deleted.
+	CreatedAt time.Time
 }
 
 // Envelope is a parsed sealed value.
@@ -82,12 +99,13 @@ func Parse(sealed []byte) (Envelope, error) {
 
 // associatedData binds a ciphertext to its place and data key.
 func associatedData(p Place, keyID uint32) []byte {
-	ad := make([]byte, 0, 1+3*4+len(p.Project)+len(p.Environment)+len(p.Key)+idSize)
+	ad := make([]byte, 0, 1+3*4+len(p.Project)+len(p.Environment)+len(p.Key)+8+idSize)
 	ad = append(ad, Version)
 	for _, s := range [...]string{p.Project, p.Environment, p.Key} {
 		ad = binary.BigEndian.AppendUint32(ad, uint32(len(s)))
 		ad = append(ad, s...)
 	}
+	ad = binary.BigEndian.AppendUint64(ad, uint64(p.CreatedAt.UnixMilli()))
 	return binary.BigEndian.AppendUint32(ad, keyID)
 }
 

@@ -16,18 +16,33 @@ import (
 	"github.com/coffer-go/coffer/backend"
 )
 
+// RefreshInterval bounds how long a Keyring keeps sealing under a data key
+// after another process made a newer one active: Seal re-reads the keyring
+// document (one store read, no keeper call) when its copy is older than this.
+// Opening never waits for it: an unknown data-key id reloads at once.
+const RefreshInterval = 30 * time.Second
+
 // Keyring is the set of data keys of one collection, unwrapped once by the
 // keeper and then kept in memory. It is safe for concurrent use.
+//
+// Freshness: a Keyring seals under the data key that was active when it last
+// read the keyring document, and re-reads that document (a store read, never
+// a keeper call) on the first Seal after RefreshInterval; so a rotation made
+// by another process reaches every Keyring's Seal within RefreshInterval
+// (plus one store read). Only keys it has not seen yet cost a keeper call.
 type Keyring struct {
-	coll   *docstore.Collection
+	coll *docstore.Collection
+	now  func() time.Time
+
+	// loadMu serialises reads and changes of the keyring document; keeper is
+	// read and swapped (ChangeKeeper) only under it.
+	loadMu sync.Mutex
 	keeper *secrets.Keeper
-	now    func() time.Time
 
-	loadMu sync.Mutex // one load at a time
-
-	mu     sync.RWMutex
-	keys   map[uint32]cipher.AEAD
-	active uint32
+	mu       sync.RWMutex
+	keys     map[uint32]cipher.AEAD
+	active   uint32
+	loadedAt time.Time // when the keyring document was last read
 }
 
 // NewKeyring returns a keyring kept in coll and wrapped by keeper. Nothing is
@@ -40,20 +55,54 @@ func NewKeyring(coll *docstore.Collection, keeper *secrets.Keeper, now func() ti
 	return &Keyring{coll: coll, keeper: keeper, now: now, keys: map[uint32]cipher.AEAD{}}
 }
 
-// Seal seals plaintext for p under the active data key.
+// Seal seals plaintext for p under the active data key (see RefreshInterval
+// for how fresh "active" is).
 func (k *Keyring) Seal(ctx context.Context, p Place, plaintext []byte) ([]byte, error) {
-	k.mu.RLock()
-	id, aead := k.active, k.keys[k.active]
-	k.mu.RUnlock()
-	if aead == nil {
-		if err := k.Load(ctx); err != nil {
-			return nil, err
-		}
-		k.mu.RLock()
-		id, aead = k.active, k.keys[k.active]
-		k.mu.RUnlock()
+	id, aead, err := k.activeKey(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return seal(aead, id, p, plaintext)
+}
+
+// activeKey returns the active data key, reading the keyring document first
+// when this Keyring has none yet or its copy is older than RefreshInterval.
+// On the hot path it costs a clock read and a read lock.
+func (k *Keyring) activeKey(ctx context.Context) (uint32, cipher.AEAD, error) {
+	k.mu.RLock()
+	id, aead, loadedAt := k.active, k.keys[k.active], k.loadedAt
+	k.mu.RUnlock()
+	if aead != nil && !k.stale(loadedAt) {
+		return id, aead, nil
+	}
+	if err := k.refresh(ctx, loadedAt); err != nil {
+		return 0, nil, err
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.active, k.keys[k.active], nil
+}
+
+// stale reports a keyring copy read at loadedAt as due for a re-read. A clock
+// that went backwards counts as stale, so a re-read resets it.
+func (k *Keyring) stale(loadedAt time.Time) bool {
+	age := k.now().Sub(loadedAt)
+	return age >= RefreshInterval || age < 0
+}
+
+// refresh re-reads the keyring document unless another caller did so since
+// this one saw it read at seen: concurrent Seals after the interval share one
+// store read.
+func (k *Keyring) refresh(ctx context.Context, seen time.Time) error {
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	k.mu.RLock()
+	done := k.keys[k.active] != nil && !k.loadedAt.Equal(seen)
+	k.mu.RUnlock()
+	if done {
+		return nil
+	}
+	return k.loadLocked(ctx)
 }
 
 // Open opens a value sealed for p. A data-key id it does not know (a key
@@ -80,43 +129,48 @@ func (k *Keyring) Open(ctx context.Context, p Place, sealed []byte) ([]byte, err
 	return open(aead, env, p)
 }
 
-// ActiveKeyID returns the id of the data key that seals new values, loading
-// the keyring if needed.
+// ActiveKeyID returns the id of the data key that seals new values, as Seal
+// would use it now.
 func (k *Keyring) ActiveKeyID(ctx context.Context) (uint32, error) {
-	k.mu.RLock()
-	id, ok := k.active, k.keys[k.active] != nil
-	k.mu.RUnlock()
-	if ok {
-		return id, nil
-	}
-	if err := k.Load(ctx); err != nil {
-		return 0, err
-	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.active, nil
+	id, _, err := k.activeKey(ctx)
+	return id, err
 }
 
 // Load reads the keyring document (creating it with one fresh data key when
 // the collection has none) and unwraps every data key not yet in memory: one
-// keeper Decrypt per new key.
+// keeper Decrypt per new key. Call it to see another process's rotation at
+// once rather than within RefreshInterval.
 func (k *Keyring) Load(ctx context.Context) error {
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
+	return k.loadLocked(ctx)
+}
+
+func (k *Keyring) loadLocked(ctx context.Context) error {
+	readAt := k.now()
 	rec := backend.NewKeyringRecord()
 	err := k.coll.Get(ctx, rec)
 	if gcerrors.Code(err) == gcerrors.NotFound {
+		k.mu.RLock()
+		had := len(k.keys) > 0
+		k.mu.RUnlock()
+		if had {
+			// A new keyring would reuse id 1 for another key: refuse
+			// rather than seal values no other process could open.
+			return errors.New("coffer: the keyring document has disappeared from the collection; restore it from a backup")
+		}
 		return k.create(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("coffer: read keyring: %w", err)
 	}
-	return k.install(ctx, rec, nil)
+	return k.install(ctx, rec, nil, readAt)
 }
 
 // create writes a new keyring with one data key. Two processes racing to
 // create it agree on whichever write lands first.
 func (k *Keyring) create(ctx context.Context) error {
+	readAt := k.now()
 	key := make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
 		return fmt.Errorf("coffer: generate data key: %w", err)
@@ -134,17 +188,18 @@ func (k *Keyring) create(ctx context.Context) error {
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return fmt.Errorf("coffer: read keyring: %w", err)
 		}
-		return k.install(ctx, rec, nil)
+		return k.install(ctx, rec, nil, readAt)
 	}
 	if err != nil {
 		return fmt.Errorf("coffer: write keyring: %w", err)
 	}
-	return k.install(ctx, rec, map[uint32][]byte{1: key})
+	return k.install(ctx, rec, map[uint32][]byte{1: key}, readAt)
 }
 
 // install unwraps the keys of rec that are not in memory yet (known holds
-// plaintext keys the caller already has) and makes rec.Active active.
-func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known map[uint32][]byte) error {
+// plaintext keys the caller already has) and makes rec.Active active; rec was
+// read (or written) at readAt. The caller holds loadMu.
+func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known map[uint32][]byte, readAt time.Time) error {
 	k.mu.RLock()
 	have := make(map[uint32]bool, len(k.keys))
 	for id := range k.keys {
@@ -186,6 +241,7 @@ func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known
 		return fmt.Errorf("coffer: keyring names active data key %d but does not hold it", active)
 	}
 	k.active = active
+	k.loadedAt = readAt
 	return nil
 }
 
@@ -218,6 +274,10 @@ const maxRotateAttempts = 16
 // sealed from now on use it, and values sealed under older keys still open.
 // The change is revision-checked, so two processes rotating at once each add
 // a key and neither is lost. It returns the new key's id.
+//
+// Rotate refuses to run when its keeper cannot unwrap the keyring's active
+// key (one keeper Decrypt): the keyring has moved to another keeper
+// (ChangeKeeper), and a key wrapped by this one would be unreadable there.
 func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 	if err := k.Load(ctx); err != nil {
 		return 0, err
@@ -225,9 +285,13 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
 	for range maxRotateAttempts {
+		readAt := k.now()
 		rec := backend.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return 0, fmt.Errorf("coffer: read keyring: %w", err)
+		}
+		if err := k.checkKeeper(ctx, rec); err != nil {
+			return 0, err
 		}
 		var next int64 = 1
 		for _, w := range rec.Keys {
@@ -250,7 +314,7 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		err = k.coll.Replace(ctx, rec)
 		switch gcerrors.Code(err) {
 		case gcerrors.OK:
-			return id, k.install(ctx, rec, map[uint32][]byte{id: key})
+			return id, k.install(ctx, rec, map[uint32][]byte{id: key}, readAt)
 		case gcerrors.FailedPrecondition, gcerrors.NotFound:
 			// Another process changed the keyring since the read (some
 			// drivers report a stale revision as NotFound): read again.

@@ -1,0 +1,107 @@
+package cryptotest_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/hashicorp/vault/api"
+	gcaws "gocloud.dev/aws"
+	"gocloud.dev/secrets"
+	"gocloud.dev/secrets/awskms"
+	"gocloud.dev/secrets/hashivault"
+	"gocloud.dev/secrets/localsecrets"
+
+	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/testengine"
+)
+
+// keepers is a Harness over two keepers made up front.
+type keepers struct{ k1, k2 *secrets.Keeper }
+
+func (h keepers) MakeKeepers(context.Context) (*secrets.Keeper, *secrets.Keeper, error) {
+	return h.k1, h.k2, nil
+}
+
+func (h keepers) Close() {
+	_ = h.k1.Close()
+	_ = h.k2.Close()
+}
+
+func TestLocalSecrets(t *testing.T) {
+	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
+		var ks [2]*secrets.Keeper
+		for i := range ks {
+			key, err := localsecrets.NewRandomKey()
+			if err != nil {
+				return nil, err
+			}
+			ks[i] = localsecrets.NewKeeper(key)
+		}
+		return keepers{ks[0], ks[1]}, nil
+	})
+}
+
+// kmsRegion and kmsAlias are those of testdata/kms-seed.yaml and of
+// scripts/engines.sh.
+const (
+	kmsRegion = "eu-west-2"
+	kmsAlias  = "alias/coffer-test"
+)
+
+// TestAWSKMS runs the suite on local-kms: k1 is the seeded key, k2 a key the
+// test creates, bound to an encryption context. KMS Decrypt finds the key in
+// the ciphertext and unwraps for any key the credentials may use, so a second
+// key alone would not make a keeper that cannot unwrap k1's keys; the
+// encryption context, which KMS checks on Decrypt, does.
+func TestAWSKMS(t *testing.T) {
+	endpoint := testengine.Env(t, "COFFER_KMS_ENDPOINT")
+	for name, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"} {
+		if os.Getenv(name) == "" {
+			t.Setenv(name, v)
+		}
+	}
+	ctx := context.Background()
+	cfg, err := gcaws.V2ConfigFromURLParams(ctx, url.Values{"region": {kmsRegion}, "endpoint": {endpoint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := awskms.Dial(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := client.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("create a second KMS key: %v", err)
+	}
+	cryptotest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (cryptotest.Harness, error) {
+		// k1 goes through the URL, as coffer.Open would open it.
+		k1, err := secrets.OpenKeeper(ctx, "awskms://"+kmsAlias+"?region="+kmsRegion+"&endpoint="+url.QueryEscape(endpoint))
+		if err != nil {
+			return nil, err
+		}
+		k2 := awskms.OpenKeeper(client, *other.KeyMetadata.KeyId, &awskms.KeeperOptions{EncryptionContext: map[string]string{"coffer": "other"}})
+		return keepers{k1, k2}, nil
+	})
+}
+
+// TestVaultTransit runs the suite on a Vault server's transit engine. No
+// Vault server can be installed on the build machines, so it runs only where
+// one is given, and skips otherwise, CI included.
+func TestVaultTransit(t *testing.T) {
+	addr, token := os.Getenv("VAULT_ADDR"), os.Getenv("VAULT_TOKEN")
+	if addr == "" || token == "" {
+		t.Skip("VAULT_ADDR and VAULT_TOKEN are not set: point them at a Vault server with the transit engine enabled to run the hashivault conformance tests")
+	}
+	ctx := context.Background()
+	client, err := hashivault.Dial(ctx, &hashivault.Config{Token: token, APIConfig: api.Config{Address: addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
+		// Transit creates each key on its first Encrypt.
+		return keepers{hashivault.OpenKeeper(client, "coffer-test-1", nil), hashivault.OpenKeeper(client, "coffer-test-2", nil)}, nil
+	})
+}
