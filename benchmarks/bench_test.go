@@ -43,6 +43,9 @@ const (
 type store struct {
 	name string
 	open func() (*docstore.Collection, error)
+	// maxList, when set, caps the listing sizes run on this store, to keep
+	// a benchmark round within minutes.
+	maxList int
 }
 
 // stores are the collections every benchmark runs on. To bench another
@@ -50,8 +53,10 @@ type store struct {
 // (PostgreSQL: backend.OpenCollection with a postgres:// URL from
 // COFFER_POSTGRES_URL and a fresh table).
 var stores = []store{
-	{"mem", backend.OpenMemCollection},
-	{"sqlite", openSQLite},
+	{"mem", backend.OpenMemCollection, 0},
+	// A listing of 100,000 took tens of seconds per call on a loaded
+	// 2-core machine, too long to repeat in every round.
+	{"sqlite", openSQLite, 10_000},
 }
 
 // openSQLite opens a collection in a new SQLite file (WAL, synchronous=FULL:
@@ -462,14 +467,16 @@ func BenchmarkDelete(b *testing.B) {
 // listSizes are the numbers of secrets List is measured over.
 var listSizes = []int{100, 10_000, 100_000}
 
-// sizes drops sizes over 10,000 under -short, for a quick smoke run.
-func sizes(all []int) []int {
-	if !testing.Short() {
-		return all
+// sizes returns the sizes st runs: those up to its maxList, and none over
+// 10,000 under -short, for a quick smoke run.
+func sizes(st store, all []int) []int {
+	limit := st.maxList
+	if testing.Short() && (limit == 0 || limit > 10_000) {
+		limit = 10_000
 	}
 	var out []int
 	for _, n := range all {
-		if n <= 10_000 {
+		if limit == 0 || n <= limit {
 			out = append(out, n)
 		}
 	}
@@ -574,7 +581,7 @@ func rawList(ctx context.Context, lf *listFixture, fn func(*backend.Record)) ([]
 // size.
 func BenchmarkList(b *testing.B) {
 	for _, st := range stores {
-		for _, n := range sizes(listSizes) {
+		for _, n := range sizes(st, listSizes) {
 			b.Run(fmt.Sprintf("store=%s/n=%d", st.name, n), func(b *testing.B) {
 				lf := listFixtureFor(b, st, n)
 				ctx := context.Background()
@@ -645,7 +652,7 @@ var memorySizes = []int{10_000, 100_000}
 // with -benchtime 1x. -short leaves out the largest size.
 func BenchmarkListMemory(b *testing.B) {
 	for _, st := range stores {
-		for _, n := range sizes(memorySizes) {
+		for _, n := range sizes(st, memorySizes) {
 			b.Run(fmt.Sprintf("store=%s/n=%d", st.name, n), func(b *testing.B) {
 				lf := listFixtureFor(b, st, n)
 				ctx := context.Background()
@@ -691,4 +698,150 @@ func BenchmarkListMemory(b *testing.B) {
 			})
 		}
 	}
+}
+
+// resealSize is the number of secrets BenchmarkReseal re-seals.
+const resealSize = 10_000
+
+// resealFixture is a collection holding resealSize secrets sealed by coffer
+// and nothing else (Reseal covers the whole collection).
+type resealFixture struct {
+	coll    *docstore.Collection
+	m       *coffer.Manager
+	counter *cryptotest.CountingKeeper
+}
+
+var (
+	resealFixturesMu sync.Mutex
+	resealFixtures   = map[string]*resealFixture{}
+)
+
+func resealFixtureFor(b *testing.B, st store) *resealFixture {
+	b.Helper()
+	resealFixturesMu.Lock()
+	defer resealFixturesMu.Unlock()
+	if rf := resealFixtures[st.name]; rf != nil {
+		return rf
+	}
+	coll, err := newCollection(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := localsecrets.NewRandomKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keeper := localsecrets.NewKeeper(key)
+	counter := cryptotest.NewCountingKeeper(keeper)
+	m, err := coffer.New(coll, counter.Keeper(), &coffer.Options{Project: project, Environment: "reseal"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := m.Create(ctx, coffer.NewSecret{Key: "KEY_00000", Value: "v"}); err != nil {
+		b.Fatal(err)
+	}
+	// The other records carry real envelopes, sealed by a keyring on the
+	// same collection and keeper, and are written in batches: a write per
+	// secret would take minutes on SQLite, which syncs every commit.
+	kr := crypto.NewKeyring(coll, counter.Keeper(), nil)
+	value := randomBytes(b, valueSize/2, true)
+	actions := coll.Actions().AtomicWrites()
+	for i := 1; i < resealSize; i++ {
+		rec := rawRecord("reseal", fmt.Sprintf("KEY_%05d", i), nil)
+		place := crypto.Place{Project: project, Environment: "reseal", Key: rec.Key, CreatedAt: rec.CreatedAt}
+		if rec.Sealed, err = kr.Seal(ctx, place, value); err != nil {
+			b.Fatal(err)
+		}
+		actions.Create(rec)
+		if i%1000 == 0 || i == resealSize-1 {
+			if err := actions.Do(ctx); err != nil {
+				b.Fatal(err)
+			}
+			actions = coll.Actions().AtomicWrites()
+		}
+	}
+	rf := &resealFixture{coll: coll, m: m, counter: counter}
+	resealFixtures[st.name] = rf
+	fixturesMu.Lock()
+	closers = append(closers, m.Close, keeper.Close)
+	fixturesMu.Unlock()
+	return rf
+}
+
+// BenchmarkReseal: coffer's Reseal of resealSize secrets after a
+// RotateDataKey (untimed), against the store work it needs with no opening
+// or sealing (raw): one query of every record, then per batch of
+// coffer.DefaultResealBatch one ActionList of Gets and one of Replaces.
+func BenchmarkReseal(b *testing.B) {
+	for _, st := range stores {
+		b.Run("store="+st.name+"/n="+strconv.Itoa(resealSize), func(b *testing.B) {
+			rf := resealFixtureFor(b, st)
+			ctx := context.Background()
+			b.Run("impl=raw", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					check(b, rawReseal(ctx, rf.coll))
+				}
+			})
+			b.Run("impl=coffer", func(b *testing.B) {
+				b.ReportAllocs()
+				calls := 0
+				for range b.N {
+					b.StopTimer()
+					check(b, rf.m.RotateDataKey(ctx))
+					before := rf.counter.Encrypts() + rf.counter.Decrypts()
+					b.StartTimer()
+					stats, err := rf.m.Reseal(ctx, nil)
+					check(b, err)
+					calls += rf.counter.Encrypts() + rf.counter.Decrypts() - before
+					if stats.Resealed != resealSize {
+						b.Fatalf("Reseal re-sealed %d records, want %d: %+v", stats.Resealed, resealSize, stats)
+					}
+				}
+				b.ReportMetric(float64(calls)/float64(b.N), "keeper-calls/op")
+			})
+		})
+	}
+}
+
+// rawReseal reads every secret record and writes each back as it was (the
+// envelopes must stay valid for impl=coffer), in Reseal's batches, with no
+// opening or sealing.
+func rawReseal(ctx context.Context, coll *docstore.Collection) error {
+	it := coll.Query().Get(ctx, "ID", "Scope", "Project", "Environment", "Key", "Sealed")
+	var todo []*backend.Record
+	for {
+		rec := &backend.Record{}
+		err := it.Next(ctx, rec)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			it.Stop()
+			return err
+		}
+		if rec.Scope != backend.KeyringScope {
+			todo = append(todo, &backend.Record{ID: rec.ID})
+		}
+	}
+	it.Stop()
+	for len(todo) > 0 {
+		n := min(len(todo), coffer.DefaultResealBatch)
+		reads, writes := coll.Actions(), coll.Actions()
+		for _, rec := range todo[:n] {
+			reads.Get(rec)
+		}
+		if err := reads.Do(ctx); err != nil {
+			return err
+		}
+		for _, rec := range todo[:n] {
+			writes.Replace(rec)
+		}
+		if err := writes.Do(ctx); err != nil {
+			return err
+		}
+		todo = todo[n:]
+	}
+	return nil
 }
