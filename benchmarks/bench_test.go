@@ -700,10 +700,16 @@ func BenchmarkListMemory(b *testing.B) {
 	}
 }
 
-// resealSize is the number of secrets BenchmarkReseal re-seals.
-const resealSize = 10_000
+// resealSize is the number of secrets BenchmarkReseal re-seals: 10,000, or
+// 1,000 under -short.
+func resealSize() int {
+	if testing.Short() {
+		return 1_000
+	}
+	return 10_000
+}
 
-// resealFixture is a collection holding resealSize secrets sealed by coffer
+// resealFixture is a collection holding resealSize() secrets sealed by coffer
 // and nothing else (Reseal covers the whole collection).
 type resealFixture struct {
 	coll    *docstore.Collection
@@ -747,14 +753,15 @@ func resealFixtureFor(b *testing.B, st store) *resealFixture {
 	kr := crypto.NewKeyring(coll, counter.Keeper(), nil)
 	value := randomBytes(b, valueSize/2, true)
 	actions := coll.Actions().AtomicWrites()
-	for i := 1; i < resealSize; i++ {
+	n := resealSize()
+	for i := 1; i < n; i++ {
 		rec := rawRecord("reseal", fmt.Sprintf("KEY_%05d", i), nil)
 		place := crypto.Place{Project: project, Environment: "reseal", Key: rec.Key, CreatedAt: rec.CreatedAt}
 		if rec.Sealed, err = kr.Seal(ctx, place, value); err != nil {
 			b.Fatal(err)
 		}
 		actions.Create(rec)
-		if i%1000 == 0 || i == resealSize-1 {
+		if i%1000 == 0 || i == n-1 {
 			if err := actions.Do(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -769,13 +776,13 @@ func resealFixtureFor(b *testing.B, st store) *resealFixture {
 	return rf
 }
 
-// BenchmarkReseal: coffer's Reseal of resealSize secrets after a
+// BenchmarkReseal: coffer's Reseal of resealSize() secrets after a
 // RotateDataKey (untimed), against the store work it needs with no opening
 // or sealing (raw): one query of every record, then per batch of
 // coffer.DefaultResealBatch one ActionList of Gets and one of Replaces.
 func BenchmarkReseal(b *testing.B) {
 	for _, st := range stores {
-		b.Run("store="+st.name+"/n="+strconv.Itoa(resealSize), func(b *testing.B) {
+		b.Run("store="+st.name+"/n="+strconv.Itoa(resealSize()), func(b *testing.B) {
 			rf := resealFixtureFor(b, st)
 			ctx := context.Background()
 			b.Run("impl=raw", func(b *testing.B) {
@@ -795,8 +802,8 @@ func BenchmarkReseal(b *testing.B) {
 					stats, err := rf.m.Reseal(ctx, nil)
 					check(b, err)
 					calls += rf.counter.Encrypts() + rf.counter.Decrypts() - before
-					if stats.Resealed != resealSize {
-						b.Fatalf("Reseal re-sealed %d records, want %d: %+v", stats.Resealed, resealSize, stats)
+					if stats.Resealed != resealSize() {
+						b.Fatalf("Reseal re-sealed %d records, want %d: %+v", stats.Resealed, resealSize(), stats)
 					}
 				}
 				b.ReportMetric(float64(calls)/float64(b.N), "keeper-calls/op")

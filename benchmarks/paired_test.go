@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -180,9 +181,13 @@ func BenchmarkPaired(b *testing.B) {
 		})
 	})
 	b.Run("op=List", func(b *testing.B) {
+		n := 10_000
+		if testing.Short() {
+			n = 100
+		}
 		for _, st := range stores {
-			b.Run("store="+st.name+"/n=10000", func(b *testing.B) {
-				lf := listFixtureFor(b, st, 10_000)
+			b.Run("store="+st.name+"/n="+strconv.Itoa(n), func(b *testing.B) {
+				lf := listFixtureFor(b, st, n)
 				paired(b, true,
 					pairedImpl{"raw", func(ctx context.Context, _ int) error {
 						_, err := rawList(ctx, lf, nil)
