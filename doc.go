@@ -10,7 +10,8 @@
 // Update and Delete are the page's operations; Reveal, Require and Environ
 // are a program's. Get and List return Secret, which is metadata only: a
 // value leaves coffer only through Reveal and Environ, as a Value whose
-// every printed or encoded form is "[REDACTED]".
+// every printed or encoded form is "[REDACTED]". All is List as a stream
+// (a range-over-func iterator), for collections too large to hold at once.
 //
 //	m, err := coffer.Open(ctx, "mem://secrets", "base64key://...", &coffer.Options{Environment: "production"})
 //	_, err = m.Create(ctx, coffer.NewSecret{Key: "STRIPE_API_KEY", Value: "sk_live_..."})
@@ -156,7 +157,8 @@
 // which no project/environment pair can take. Package backend owns the
 // per-driver layout: the ID as key on memdocstore, MongoDB and Firestore;
 // partition key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
-// elsewhere. List is the query Scope = s, Key > "", ordered by Key.
+// elsewhere. List is the query Scope = s, Key > "", ordered by Key,
+// projected onto every field but Sealed: listing never fetches a ciphertext.
 //
 // # Backends
 //

@@ -9,9 +9,11 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/hashicorp/vault/api v1.22.0
+	github.com/jackc/pgx/v5 v5.12.0
 	go.uber.org/goleak v1.3.0
 	gocloud.dev v0.47.0
 	gocloud.dev/secrets/hashivault v0.46.0
+	modernc.org/sqlite v1.62.0
 )
 
 require (
@@ -20,8 +22,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/jackc/pgx/v5 v5.12.0
-	modernc.org/sqlite v1.62.0
 )
 
 require (

@@ -310,7 +310,7 @@ func (m *Manager) Get(ctx context.Context, key string) (sec Secret, err error) {
 // Reveal returns a secret's value: one store read and one AES-GCM open.
 func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	defer func() { m.audit(ctx, "reveal", key, err) }()
-	rec, err := m.get(ctx, key, "ID", "CreatedAt", "Sealed")
+	rec, err := m.get(ctx, key, sealedFields...)
 	if err != nil {
 		return "", err
 	}
@@ -320,6 +320,15 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	}
 	return Value(plain), nil
 }
+
+// The projections of the reads that need a few fields. They are package
+// variables so that a read does not allocate its field list.
+var (
+	sealedFields   = []docstore.FieldPath{"ID", "CreatedAt", "Sealed"}
+	revisionFields = []docstore.FieldPath{"ID", "DocstoreRevision"}
+	keyFields      = []docstore.FieldPath{"ID", "Key"}
+	environFields  = []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}
+)
 
 // get reads one record (only fields, when given) after checking the key.
 func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldPath) (*backend.Record, error) {
@@ -358,11 +367,14 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 }
 
 // scan runs the keyed listing query of the Manager's scope, in key order.
+// It decodes every record into the same Record, so fn must copy what it
+// keeps (strings and the Sealed slice are fresh for each record).
 func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*backend.Record) error) error {
 	it := backend.ListQuery(m.shared.coll, m.scope).Get(ctx, fields...)
 	defer it.Stop()
+	rec := &backend.Record{}
 	for {
-		rec := &backend.Record{}
+		*rec = backend.Record{} // no field of the previous record leaks into this one
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			return nil
@@ -456,7 +468,7 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 		if err := backoff(ctx, attempt); err != nil {
 			return err
 		}
-		rec, err := m.get(ctx, key, "ID", "DocstoreRevision")
+		rec, err := m.get(ctx, key, revisionFields...)
 		if err != nil {
 			return err
 		}
@@ -535,7 +547,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 		return nil, err
 	}
 	env = []string{}
-	err = m.scan(ctx, []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}, func(rec *backend.Record) error {
+	err = m.scan(ctx, environFields, func(rec *backend.Record) error {
 		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key, rec.CreatedAt), rec.Sealed)
 		if err != nil {
 			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), keyringError(err))
@@ -552,7 +564,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 // keys returns the stored keys of the scope, in order.
 func (m *Manager) keys(ctx context.Context) ([]string, error) {
 	var keys []string
-	err := m.scan(ctx, []docstore.FieldPath{"ID", "Key"}, func(rec *backend.Record) error {
+	err := m.scan(ctx, keyFields, func(rec *backend.Record) error {
 		keys = append(keys, rec.Key)
 		return nil
 	})
