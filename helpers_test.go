@@ -1,10 +1,8 @@
 package coffer_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/backend/backendtest"
 )
 
 // env is one Manager with raw access to what it stores.
@@ -21,24 +20,7 @@ type env struct {
 	m      *coffer.Manager
 	coll   *docstore.Collection
 	keeper *secrets.Keeper
-	audit  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	audit  *backendtest.AuditBuffer
 }
 
 // fixedNow is the clock of tests that compare times.
@@ -55,7 +37,7 @@ func newEnv(t *testing.T, opts *coffer.Options) *env {
 		t.Fatal(err)
 	}
 	keeper := localsecrets.NewKeeper(key)
-	audit := &syncBuffer{}
+	audit := &backendtest.AuditBuffer{}
 	var o coffer.Options
 	if opts != nil {
 		o = *opts

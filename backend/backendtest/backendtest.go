@@ -128,22 +128,25 @@ type env struct {
 	m      *coffer.Manager
 	coll   *docstore.Collection
 	keeper *secrets.Keeper
-	audit  *syncBuffer
+	audit  *AuditBuffer
 }
 
-// syncBuffer is an audit log sink safe for concurrent Managers.
-type syncBuffer struct {
+// AuditBuffer is an audit log sink (for Options.AuditLog through a slog
+// handler) safe for concurrent Managers; String returns what was logged.
+type AuditBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *AuditBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *AuditBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -162,7 +165,7 @@ func newEnv(t *testing.T, h Harness, opts *coffer.Options) *env {
 		t.Fatal(err)
 	}
 	keeper := localsecrets.NewKeeper(key)
-	audit := &syncBuffer{}
+	audit := &AuditBuffer{}
 	var o coffer.Options
 	if opts != nil {
 		o = *opts
