@@ -101,6 +101,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"RacingCreates", testRacingCreates},
 		{"ConcurrentManagersShareKeyring", testConcurrentManagersShareKeyring},
 		{"RotateDataKey", testRotateDataKey},
+		{"RotateAndReseal", testRotateAndReseal},
 		{"ContextCanceled", testContextCanceled},
 		{"Close", testClose},
 		{"ClosedCollection", testClosedCollection},
