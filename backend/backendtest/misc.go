@@ -13,22 +13,29 @@ import (
 	"github.com/coffer-go/coffer"
 )
 
+// callEvery calls each operation of m once (on key K) and returns each
+// error by operation name.
+func callEvery(ctx context.Context, m *coffer.Manager) map[string]error {
+	calls := map[string]error{}
+	_, calls["Create"] = m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
+	_, calls["Get"] = m.Get(ctx, "K")
+	_, calls["Reveal"] = m.Reveal(ctx, "K")
+	_, calls["List"] = m.List(ctx)
+	_, calls["Update"] = m.Update(ctx, "K", coffer.Change{Value: "x"})
+	calls["Delete"] = m.Delete(ctx, "K")
+	calls["Require"] = m.Require(ctx, "K")
+	_, calls["Environ"] = m.Environ(ctx)
+	calls["RotateDataKey"] = m.RotateDataKey(ctx)
+	return calls
+}
+
 func testContextCanceled(t *testing.T, h Harness) {
 	e := newEnv(t, h, nil)
 	mustCreate(t, e.m, "K", "v")
 	before := Snapshot(t, e.coll)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	calls := map[string]error{}
-	_, calls["Create"] = e.m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
-	_, calls["Get"] = e.m.Get(ctx, "K")
-	_, calls["Reveal"] = e.m.Reveal(ctx, "K")
-	_, calls["List"] = e.m.List(ctx)
-	_, calls["Update"] = e.m.Update(ctx, "K", coffer.Change{Value: "x"})
-	calls["Delete"] = e.m.Delete(ctx, "K")
-	calls["Require"] = e.m.Require(ctx, "K")
-	_, calls["Environ"] = e.m.Environ(ctx)
-	calls["RotateDataKey"] = e.m.RotateDataKey(ctx)
+	calls := callEvery(ctx, e.m)
 	for name, err := range calls {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context: %v, want context.Canceled", name, err)
@@ -58,16 +65,7 @@ func testClose(t *testing.T, h Harness) {
 	if err := e.m.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	calls := map[string]error{}
-	_, calls["Create"] = e.m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
-	_, calls["Get"] = e.m.Get(ctx, "K")
-	_, calls["Reveal"] = e.m.Reveal(ctx, "K")
-	_, calls["List"] = e.m.List(ctx)
-	_, calls["Update"] = e.m.Update(ctx, "K", coffer.Change{Value: "x"})
-	calls["Delete"] = e.m.Delete(ctx, "K")
-	calls["Require"] = e.m.Require(ctx, "K")
-	_, calls["Environ"] = e.m.Environ(ctx)
-	calls["RotateDataKey"] = e.m.RotateDataKey(ctx)
+	calls := callEvery(ctx, e.m)
 	_, calls["child List"] = child2.List(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, coffer.ErrClosed) {
