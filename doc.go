@@ -127,10 +127,12 @@
 // lose either; an Update that keeps losing returns ErrConflict having changed
 // nothing. Of racing Creates of one key exactly one wins; the others get
 // ErrAlreadyExists. This relies on the store checking a write's revision
-// atomically, as MongoDB, DynamoDB, Firestore and memdocstore do. FerretDB
-// 1.x does not (it finds the document, then writes it by _id): there,
-// concurrent writes to one secret, or two data-key rotations at once, can
-// lose one of them.
+// atomically, as MongoDB, DynamoDB, Firestore, memdocstore and coffer's SQL
+// driver do. FerretDB 1.x does not (it finds the document, then writes it
+// by _id): there coffer's writes must take claims (package backend/claims;
+// mongo://DB/COLL?claims=true, or mongostore.Open, which detects FerretDB),
+// or concurrent writes to one secret, or two data-key rotations at once,
+// can lose one of them.
 //
 // # Stored schema
 //

@@ -4,12 +4,24 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"gocloud.dev/docstore"
 	"gocloud.dev/docstore/memdocstore"
 
+	"github.com/coffer-go/coffer/backend/claims"
 	"github.com/coffer-go/coffer/internal/redact"
 )
+
+// ClaimsParam is the query parameter of a mongo:// URL that makes the
+// collection's writes take claims (package backend/claims), as FerretDB 1.x
+// needs: mongo://DB/COLL?claims=true. The claims live in the collection
+// COLL + ClaimsSuffix of the same database.
+const ClaimsParam = "claims"
+
+// ClaimsSuffix ends the name of the collection that keeps a collection's
+// claims: secrets keeps them in secrets_claims.
+const ClaimsSuffix = "_claims"
 
 // The key fields of coffer's layout. Every driver is keyed by one of them;
 // helpers that open a collection from a client (backend/mongostore,
@@ -78,6 +90,11 @@ const DefaultTable = "coffer_secrets"
 // process; they are never durable. Other schemes need their gocloud driver
 // linked in with a blank import, as with docstore.OpenCollection. No error
 // holds the URL.
+//
+// A mongo:// URL may add claims=true (ClaimsParam): on a server whose
+// revision-checked writes are not atomic, such as FerretDB 1.x, writes then
+// take claims, so no concurrent change is lost. The returned collection
+// owns the claims collection too.
 func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -90,6 +107,10 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 	if u.Scheme == "mem" {
 		return openMem(ctx, u, rawURL)
 	}
+	withClaims, err := takeClaimsParam(u)
+	if err != nil {
+		return nil, redact.Error("coffer: open collection", rawURL, err)
+	}
 	withLayout, err := applyLayout(u, params)
 	if err != nil {
 		return nil, redact.Error("coffer: open collection", rawURL, err)
@@ -98,7 +119,43 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 	if err != nil {
 		return nil, redact.Error("coffer: open collection", rawURL, err)
 	}
-	return coll, nil
+	if !withClaims {
+		return coll, nil
+	}
+	claimsURL := *withLayout
+	claimsURL.Path = strings.TrimSuffix(claimsURL.Path, "/") + ClaimsSuffix
+	cc, err := docstore.OpenCollection(ctx, claimsURL.String())
+	if err != nil {
+		_ = coll.Close()
+		return nil, redact.Error("coffer: open claims collection", rawURL, err)
+	}
+	wrapped, err := claims.Wrap(coll, cc, IDField, nil)
+	if err != nil {
+		_ = coll.Close()
+		_ = cc.Close()
+		return nil, redact.Error("coffer: open collection", rawURL, err)
+	}
+	return wrapped, nil
+}
+
+// takeClaimsParam removes ClaimsParam from u's query and reports whether it
+// asked for claims. It is for mongo:// URLs only, given at most once, true
+// or false.
+func takeClaimsParam(u *url.URL) (bool, error) {
+	q := u.Query()
+	vs, ok := q[ClaimsParam]
+	if !ok {
+		return false, nil
+	}
+	if u.Scheme != "mongo" {
+		return false, fmt.Errorf("query parameter %s is for mongo:// URLs only", ClaimsParam)
+	}
+	if len(vs) != 1 || (vs[0] != "true" && vs[0] != "false") {
+		return false, fmt.Errorf("query parameter %s must be given once, as true or false", ClaimsParam)
+	}
+	q.Del(ClaimsParam)
+	u.RawQuery = q.Encode()
+	return vs[0] == "true", nil
 }
 
 // applyLayout returns u with the layout's query parameters set. A parameter

@@ -88,3 +88,41 @@ func TestOpenCollectionFirestore(t *testing.T) {
 		t.Error("OpenCollection accepted name_field=Name")
 	}
 }
+
+// TestClaimsParam: claims=true or false is taken off a mongo:// URL before
+// the driver sees it; anywhere else, or with another value, it is refused.
+func TestClaimsParam(t *testing.T) {
+	for _, tt := range []struct {
+		in, wantURL, wantErr string
+		want                 bool
+	}{
+		{in: "mongo://db/secrets?claims=true", wantURL: "mongo://db/secrets", want: true},
+		{in: "mongo://db/secrets?claims=false&id_field=ID", wantURL: "mongo://db/secrets?id_field=ID"},
+		{in: "mongo://db/secrets", wantURL: "mongo://db/secrets"},
+		{in: "mongo://db/secrets?claims=yes", wantErr: "query parameter claims must be given once, as true or false"},
+		{in: "mongo://db/secrets?claims=true&claims=true", wantErr: "query parameter claims must be given once, as true or false"},
+		{in: "mongo://db/secrets?claims=", wantErr: "query parameter claims must be given once, as true or false"},
+		{in: "sqlite:///x.db?claims=true", wantErr: "query parameter claims is for mongo:// URLs only"},
+		{in: "dynamodb://t?claims=false", wantErr: "query parameter claims is for mongo:// URLs only"},
+	} {
+		u, err := url.Parse(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := takeClaimsParam(u)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("takeClaimsParam(%s) = %v, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || u.String() != tt.wantURL {
+			t.Errorf("takeClaimsParam(%s) = %v, %v, URL %s; want %v, URL %s", tt.in, got, err, u, tt.want, tt.wantURL)
+		}
+	}
+	// Through OpenCollection the refusal is an error before any driver is
+	// asked.
+	if _, err := OpenCollection(context.Background(), "sqlite:///x.db?claims=true"); err == nil {
+		t.Error("OpenCollection accepted claims on a sqlite:// URL")
+	}
+}

@@ -46,27 +46,6 @@ type Harness interface {
 	Close()
 }
 
-// NonAtomicRevisions is implemented by a Harness whose store checks a
-// write's revision and applies the write in two separate steps, so two
-// writers holding the same revision can both succeed and one change is
-// lost. FerretDB 1.x is such a store: it finds the document matching
-// (_id, revision), then writes it by _id alone, with no transaction around
-// the two. The suite skips its tests of concurrent writes to one document
-// on such a store, with the reason NonAtomicRevisions returns; the
-// deterministic stale-write tests still run and must pass.
-type NonAtomicRevisions interface {
-	NonAtomicRevisions() string
-}
-
-// requireAtomicRevisions skips t on a store that declares its revision
-// checks are not atomic.
-func requireAtomicRevisions(t *testing.T, h Harness) {
-	t.Helper()
-	if n, ok := h.(NonAtomicRevisions); ok {
-		t.Skipf("concurrent writes to one document can lose an update on this store: %s", n.NonAtomicRevisions())
-	}
-}
-
 // HarnessMaker makes a Harness. RunConformanceTests calls it once per test,
 // so a harness may keep state (a client, the tables it made) for one test.
 type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)

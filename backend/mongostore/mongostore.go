@@ -14,6 +14,16 @@
 // MongoDB runs each write on its own; coffer needs no transactions. Every
 // Update and Delete is revision-checked: a write that lost a race fails and
 // coffer reads again.
+//
+// # FerretDB
+//
+// FerretDB 1.x applies a revision-checked write as a find, then a write by
+// _id, with nothing between them: two writers holding the same revision can
+// both succeed and one change is lost. On such a server coffer's collection
+// must take claims (package backend/claims): Open asks the server what it
+// is and takes them on FerretDB; OpenCollectionWithClaims takes them
+// always. Claims live in a second collection, named after the first with
+// backend.ClaimsSuffix, and cost each write two more round trips.
 package mongostore
 
 import (
@@ -27,6 +37,7 @@ import (
 	"gocloud.dev/docstore/mongodocstore"
 
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/backend/claims"
 )
 
 // IndexName is the name of the index CreateIndex creates.
@@ -54,4 +65,54 @@ func CreateIndex(ctx context.Context, coll *mongo.Collection) error {
 		return fmt.Errorf("coffer: create index %s: %w", IndexName, err)
 	}
 	return nil
+}
+
+// OpenCollectionWithClaims returns coll as a docstore collection with
+// coffer's layout whose writes take claims (see package backend/claims) in
+// the collection named coll's name and backend.ClaimsSuffix, in the same database.
+// Closing it does not disconnect the client.
+func OpenCollectionWithClaims(coll *mongo.Collection) (*docstore.Collection, error) {
+	docs, err := OpenCollection(coll)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := mongodocstore.OpenCollection(coll.Database().Collection(coll.Name()+backend.ClaimsSuffix), claims.IDField, nil)
+	if err != nil {
+		_ = docs.Close()
+		return nil, fmt.Errorf("coffer: open MongoDB claims collection: %w", err)
+	}
+	dc, err := claims.Wrap(docs, cc, backend.IDField, nil)
+	if err != nil {
+		_ = docs.Close()
+		_ = cc.Close()
+		return nil, fmt.Errorf("coffer: open MongoDB collection: %w", err)
+	}
+	return dc, nil
+}
+
+// Open returns coll as a docstore collection with coffer's layout, taking
+// claims when the server needs them (NeedsClaims). It asks the server once.
+func Open(ctx context.Context, coll *mongo.Collection) (*docstore.Collection, error) {
+	need, err := NeedsClaims(ctx, coll.Database())
+	if err != nil {
+		return nil, err
+	}
+	if need {
+		return OpenCollectionWithClaims(coll)
+	}
+	return OpenCollection(coll)
+}
+
+// NeedsClaims reports whether the server behind db applies revision-checked
+// writes in two steps, so that coffer's writes must take claims. It asks
+// the server's buildInfo: every FerretDB version says so (it reports
+// ferretdbVersion), since none has yet been shown to write atomically;
+// MongoDB does not.
+func NeedsClaims(ctx context.Context, db *mongo.Database) (bool, error) {
+	var info bson.M
+	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, fmt.Errorf("coffer: ask the MongoDB server for buildInfo: %w", err)
+	}
+	_, ferret := info["ferretdbVersion"]
+	return ferret, nil
 }
