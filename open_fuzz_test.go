@@ -33,6 +33,8 @@ func FuzzOpen(f *testing.F) {
 	f.Add("mem://fuzz/extra?x=1", "base64key://")
 	f.Add("postgres://user:pa55word@127.0.0.1:1/db?sslmode=disable", "base64key://")
 	f.Add("mongo://db/coll?id_field=Other", "awskms://alias/x?region=eu-west-2")
+	f.Add("mongo://db/coll?claims=maybe", "base64key://")
+	f.Add("sqlite:///tmp/x.db?claims=true", "base64key://")
 	f.Add("0123456789abcdef0123456789abcdef", "hunter2hunter2")
 	f.Add("mem://fuzz", "0123456789abcdef0123456789abcdef")
 	f.Add("%zz://bad", "::")

@@ -136,7 +136,15 @@ func (f *fixture) claimIDs() []string {
 	return ids
 }
 
-// put stores a claim as another writer would have.
+// noClaims fails the test if any claim is stored.
+func (f *fixture) noClaims() {
+	f.t.Helper()
+	if ids := f.claimIDs(); len(ids) != 0 {
+		f.t.Errorf("claims left %v", ids)
+	}
+}
+
+// putClaim stores a claim as another writer would have.
 func (f *fixture) putClaim(id, holder string) *claim {
 	f.t.Helper()
 	c := &claim{ID: id, Holder: holder}
@@ -232,9 +240,7 @@ func TestWritesLeaveNoClaims(t *testing.T) {
 		if got := f.get("a")["n"]; got != s.want {
 			t.Errorf("after %s: n = %v, want %d", s.name, got, s.want)
 		}
-		if ids := f.claimIDs(); len(ids) != 0 {
-			t.Errorf("after %s: claims left %v", s.name, ids)
-		}
+		f.noClaims()
 	}
 	if err := f.coll.Replace(ctx, stale); gcerrors.Code(err) != gcerrors.FailedPrecondition {
 		t.Errorf("stale Replace: %v, want FailedPrecondition", err)
@@ -251,9 +257,7 @@ func TestWritesLeaveNoClaims(t *testing.T) {
 	if err := f.inner.Get(ctx, map[string]any{"name": "a"}); gcerrors.Code(err) != gcerrors.NotFound {
 		t.Errorf("after Delete, Get: %v", err)
 	}
-	if ids := f.claimIDs(); len(ids) != 0 {
-		t.Errorf("claims left %v", ids)
-	}
+	f.noClaims()
 }
 
 // TestLiveClaimBlocksWrites: a write waits while another writer holds the
@@ -298,9 +302,7 @@ func TestLiveClaimBlocksWrites(t *testing.T) {
 	if got := f.get("a")["n"]; got != int64(3) {
 		t.Errorf("n = %v, want 3", got)
 	}
-	if ids := f.claimIDs(); len(ids) != 0 {
-		t.Errorf("claims left %v", ids)
-	}
+	f.noClaims()
 }
 
 // TestAbandonedClaimTakenOver: a claim unchanged for a lease is taken over
@@ -316,9 +318,7 @@ func TestAbandonedClaimTakenOver(t *testing.T) {
 	if got := f.get("a")["n"]; got != int64(2) {
 		t.Errorf("n = %v, want 2", got)
 	}
-	if ids := f.claimIDs(); len(ids) != 0 {
-		t.Errorf("claims left %v", ids)
-	}
+	f.noClaims()
 	// It waited out a lease of its own clock, no less.
 	if waited := f.clock.now().Sub(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); waited < DefaultLease {
 		t.Errorf("took over after %v, before a lease (%v)", waited, DefaultLease)
@@ -645,9 +645,7 @@ func TestConcurrentIncrementsAllLand(t *testing.T) {
 	if got := f.get("a")["n"]; got != int64(writers*each) {
 		t.Errorf("n = %v, want %d", got, writers*each)
 	}
-	if ids := f.claimIDs(); len(ids) != 0 {
-		t.Errorf("claims left %v", ids)
-	}
+	f.noClaims()
 }
 
 // TestAtomicGroupsDoNotDeadlock: two atomic groups over the same two
@@ -679,9 +677,7 @@ func TestAtomicGroupsDoNotDeadlock(t *testing.T) {
 			t.Errorf("%s: n = %v, want 200", name, got)
 		}
 	}
-	if ids := f.claimIDs(); len(ids) != 0 {
-		t.Errorf("claims left %v", ids)
-	}
+	f.noClaims()
 }
 
 // TestFailingClaimsStoreStopsWrites: when the claims collection fails, the

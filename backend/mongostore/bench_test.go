@@ -94,16 +94,7 @@ func benchManager(ctx context.Context, b *testing.B, coll *docstore.Collection) 
 // benchColl returns the collection secrets of a new database, with its
 // index; the database is dropped when the benchmark ends.
 func benchColl(ctx context.Context, b *testing.B, uri string) *mongo.Collection {
-	client, err := dial(ctx, b, uri)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db := client.Database(freshName("coffer_bench_"))
-	b.Cleanup(func() {
-		_ = db.Drop(ctx)
-		_ = client.Disconnect(ctx)
-	})
-	coll := db.Collection("secrets")
+	coll := freshDB(ctx, b, uri).Collection("secrets")
 	if err := mongostore.CreateIndex(ctx, coll); err != nil {
 		b.Fatal(err)
 	}

@@ -96,21 +96,30 @@ func dial(ctx context.Context, t testing.TB, uri string) (*mongo.Client, error) 
 	return client, nil
 }
 
+// freshDB returns a new database on the server at uri, dropped (and the
+// client disconnected) when the test ends.
+func freshDB(ctx context.Context, t testing.TB, uri string) *mongo.Database {
+	t.Helper()
+	client, err := dial(ctx, t, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := client.Database(freshName("coffer_test_"))
+	t.Cleanup(func() {
+		_ = db.Drop(ctx)
+		_ = client.Disconnect(ctx)
+	})
+	return db
+}
+
 // TestOpenCollectionURL: backend.OpenCollection's layout for mongo:// URLs
 // (id_field=ID) works with the real driver: the secret's ID is the
 // document's _id, and an explicit id_field that breaks the layout is refused.
 func TestOpenCollectionURL(t *testing.T) {
 	uri := testengine.Env(t, testengine.MongoSQLiteURL)
 	ctx := context.Background()
-	client, err := dial(ctx, t, uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbName := freshName("coffer_test_")
-	t.Cleanup(func() {
-		_ = client.Database(dbName).Drop(ctx)
-		_ = client.Disconnect(ctx)
-	})
+	db := freshDB(ctx, t, uri)
+	client, dbName := db.Client(), db.Name()
 	// mongodocstore's URL opener reads the server from the environment.
 	t.Setenv("MONGO_SERVER_URL", uri)
 	const keeper = "base64key://smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4="
@@ -143,17 +152,8 @@ func TestOpenCollectionURL(t *testing.T) {
 // TestCreateIndex: the (Scope, Key) index is made once and a second call
 // keeps it.
 func TestCreateIndex(t *testing.T) {
-	uri := testengine.Env(t, testengine.MongoSQLiteURL)
 	ctx := context.Background()
-	client, err := dial(ctx, t, uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := client.Database(freshName("coffer_test_"))
-	t.Cleanup(func() {
-		_ = db.Drop(ctx)
-		_ = client.Disconnect(ctx)
-	})
+	db := freshDB(ctx, t, testengine.Env(t, testengine.MongoSQLiteURL))
 	coll := db.Collection("secrets")
 	for range 2 {
 		if err := mongostore.CreateIndex(ctx, coll); err != nil {
@@ -188,16 +188,8 @@ func TestCreateIndex(t *testing.T) {
 func TestOpenCollectionURLClaims(t *testing.T) {
 	uri := testengine.Env(t, testengine.MongoPGURL)
 	ctx := context.Background()
-	client, err := dial(ctx, t, uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbName := freshName("coffer_test_")
-	db := client.Database(dbName)
-	t.Cleanup(func() {
-		_ = db.Drop(ctx)
-		_ = client.Disconnect(ctx)
-	})
+	db := freshDB(ctx, t, uri)
+	dbName := db.Name()
 	t.Setenv("MONGO_SERVER_URL", uri)
 	const keeper = "base64key://smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4="
 	m, err := coffer.Open(ctx, "mongo://"+dbName+"/secrets?claims=true", keeper, &coffer.Options{Project: "shop"})
