@@ -48,11 +48,32 @@ func memURL(t *testing.T) string {
 }
 
 // TestOpenAWSKMS runs the whole Manager flow through coffer.Open with an
-// awskms:// keeper on local-kms: create, list, reveal (a value over the 4096
-// bytes KMS could encrypt itself), update, rotate, reseal, delete, a cold
-// Manager reading it all, and a move to another keeper.
+// awskms:// keeper on local-kms; the move is to the same key bound to
+// another encryption context.
 func TestOpenAWSKMS(t *testing.T) {
-	keeperURL := kmsKeeperURL(t, "")
+	keeperFlow(t, kmsKeeperURL(t, ""), kmsKeeperURL(t, "&context_coffer=moved"))
+}
+
+// TestOpenVaultTransit runs the whole Manager flow through coffer.Open with
+// a hashivault:// keeper on the Vault server of scripts/engines.sh (its URL
+// opener reads VAULT_ADDR and VAULT_TOKEN); the move is to another transit
+// key. Transit makes each key on its first use.
+func TestOpenVaultTransit(t *testing.T) {
+	testengine.Env(t, testengine.VaultAddr)
+	testengine.Env(t, "VAULT_TOKEN")
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "coffer-e2e-" + hex.EncodeToString(b)
+	keeperFlow(t, "hashivault://"+name, "hashivault://"+name+"-moved")
+}
+
+// keeperFlow runs the whole Manager flow through coffer.Open with the
+// keeper at keeperURL: create, list, reveal (a value over the 4096 bytes
+// KMS could encrypt itself), update, rotate, reseal, delete, a cold Manager
+// reading it all, and a move of the keyring to the keeper at movedURL,
+// after which the first keeper no longer opens it.
+func keeperFlow(t *testing.T, keeperURL, movedURL string) {
+	t.Helper()
 	ctx := context.Background()
 	collURL := memURL(t)
 	m, err := coffer.Open(ctx, collURL, keeperURL, &coffer.Options{Project: "shop", Environment: "production", Now: newClock().Now})
@@ -110,9 +131,8 @@ func TestOpenAWSKMS(t *testing.T) {
 	defer cold.Close()
 	check(cold)
 
-	// Move the keyring to a keeper bound to another encryption context:
-	// afterwards only that keeper unwraps it.
-	movedURL := kmsKeeperURL(t, "&context_coffer=moved")
+	// Move the keyring to the other keeper: afterwards only that keeper
+	// unwraps it.
 	moved, err := secrets.OpenKeeper(ctx, movedURL)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@
 #   FerretDB on PostgreSQL        COFFER_MONGO_PG_URL
 #   dynalite (DynamoDB API)       COFFER_DYNAMODB_ENDPOINT
 #   local-kms (AWS KMS API)       COFFER_KMS_ENDPOINT (key alias/coffer-test)
+#   Vault, transit engine         COFFER_VAULT_ADDR, VAULT_ADDR, VAULT_TOKEN
 #   Chromium (Debian)             COFFER_CHROMIUM
 #
 # Usage:
@@ -18,7 +19,8 @@
 # Tools live under .tools/ and runtime state under .tools/run/ (both
 # git-ignored); data lives in a temporary directory that stop removes.
 # Ports can be moved with ENGINES_PG_PORT, ENGINES_MONGO_SQLITE_PORT,
-# ENGINES_MONGO_PG_PORT, ENGINES_DYNAMODB_PORT and ENGINES_KMS_PORT, e.g. when
+# ENGINES_MONGO_PG_PORT, ENGINES_DYNAMODB_PORT, ENGINES_KMS_PORT and
+# ENGINES_VAULT_PORT, e.g. when
 # two checkouts run engines on one machine.
 set -euo pipefail
 
@@ -32,6 +34,7 @@ MONGO_SQLITE_PORT=${ENGINES_MONGO_SQLITE_PORT:-27018}
 MONGO_PG_PORT=${ENGINES_MONGO_PG_PORT:-27019}
 DYNAMODB_PORT=${ENGINES_DYNAMODB_PORT:-4567}
 KMS_PORT=${ENGINES_KMS_PORT:-4599}
+VAULT_PORT=${ENGINES_VAULT_PORT:-8210}
 # How long a server may take to answer on its port before start gives up.
 WAIT_SECONDS=${ENGINES_WAIT_SECONDS:-30}
 
@@ -42,7 +45,7 @@ AWS_REGION_NAME=eu-west-2
 
 # Servers in start order; stop walks the list backwards so that FerretDB
 # leaves PostgreSQL before PostgreSQL goes.
-SERVERS=(postgres ferretdb-sqlite ferretdb-pg dynalite local-kms)
+SERVERS=(postgres ferretdb-sqlite ferretdb-pg dynalite local-kms vault)
 
 log() { printf 'engines: %s\n' "$*"; }
 die() {
@@ -188,6 +191,16 @@ install_ferretdb() {
 	log "ferretdb: built in $(since "$t") s"
 }
 
+install_vault() {
+	local t
+	t=$(now)
+	# Vault's core, HTTP API and transit engine (tools/vault). A first build
+	# downloads and compiles much of Vault: about ten minutes on two cores;
+	# later ones take seconds from Go's cache.
+	go build -C "$ROOT/tools/vault" -o "$TOOLS/bin/vault" .
+	log "vault: built in $(since "$t") s"
+}
+
 cmd_install() {
 	local t
 	t=$(now)
@@ -197,6 +210,7 @@ cmd_install() {
 	install_dynalite
 	install_local_kms
 	install_ferretdb
+	install_vault
 	log "install finished in $(since "$t") s"
 }
 
@@ -269,8 +283,23 @@ start_local_kms() {
 	log "local-kms: started on 127.0.0.1:$KMS_PORT (pid $pid) in $(since "$t") s"
 }
 
+start_vault() {
+	local t pid
+	t=$(now)
+	# It writes its root token before it opens its port.
+	"$TOOLS/bin/vault" -addr "127.0.0.1:$VAULT_PORT" -token-file "$TMP/vault.token" \
+		</dev/null >"$TMP/vault.log" 2>&1 &
+	pid=$!
+	record vault "$pid" "127.0.0.1:$VAULT_PORT"
+	wait_port vault "$pid" "$VAULT_PORT" "$TMP/vault.log"
+	VAULT_TOKEN_VALUE=$(<"$TMP/vault.token")
+	log "vault: started on 127.0.0.1:$VAULT_PORT (pid $pid) in $(since "$t") s"
+}
+
 write_env() {
 	local chromium=$1 tmp=$ENV_FILE.tmp
+	# It holds Vault's root token.
+	(umask 077 && : >"$tmp")
 	cat >"$tmp" <<EOF
 # Written by scripts/engines.sh start and removed by its stop: source .engines.env
 export COFFER_POSTGRES_URL='postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable'
@@ -283,6 +312,9 @@ export AWS_ACCESS_KEY_ID='test'
 export AWS_SECRET_ACCESS_KEY='test'
 export AWS_REGION='$AWS_REGION_NAME'
 export AWS_EC2_METADATA_DISABLED='true'
+export COFFER_VAULT_ADDR='http://127.0.0.1:$VAULT_PORT'
+export VAULT_ADDR='http://127.0.0.1:$VAULT_PORT'
+export VAULT_TOKEN='$VAULT_TOKEN_VALUE'
 EOF
 	mv "$tmp" "$ENV_FILE"
 }
@@ -290,7 +322,7 @@ EOF
 cmd_start() {
 	local t chromium name port
 	t=$(now)
-	[[ -x $PGBIN/initdb && -x $TOOLS/bin/ferretdb && -x $TOOLS/bin/local-kms &&
+	[[ -x $PGBIN/initdb && -x $TOOLS/bin/ferretdb && -x $TOOLS/bin/local-kms && -x $TOOLS/bin/vault &&
 		-x $TOOLS/dynalite/node_modules/.bin/dynalite ]] ||
 		die "engines are not installed: run \`bash scripts/engines.sh install\` first"
 	chromium=$(command -v chromium) || die "chromium is not installed: run \`bash scripts/engines.sh install\` first"
@@ -300,7 +332,7 @@ cmd_start() {
 		fi
 	done
 	cmd_stop >/dev/null # clear what a crashed run left behind
-	for port in "$PG_PORT" "$MONGO_SQLITE_PORT" "$MONGO_PG_PORT" "$DYNAMODB_PORT" "$KMS_PORT"; do
+	for port in "$PG_PORT" "$MONGO_SQLITE_PORT" "$MONGO_PG_PORT" "$DYNAMODB_PORT" "$KMS_PORT" "$VAULT_PORT"; do
 		! port_open "$port" || die "port $port on 127.0.0.1 is already in use"
 	done
 
@@ -318,6 +350,7 @@ cmd_start() {
 		-postgresql-url "postgres://postgres@127.0.0.1:$PG_PORT/ferretdb"
 	start_dynalite
 	start_local_kms
+	start_vault
 	write_env "$chromium"
 	trap - EXIT
 	log "all engines started in $(since "$t") s; now run: source .engines.env"

@@ -87,14 +87,11 @@ func TestAWSKMS(t *testing.T) {
 	})
 }
 
-// TestVaultTransit runs the suite on a Vault server's transit engine. No
-// Vault server can be installed on the build machines, so it runs only where
-// one is given, and skips otherwise, CI included.
+// TestVaultTransit runs the suite on the transit engine of the Vault server
+// scripts/engines.sh starts (tools/vault).
 func TestVaultTransit(t *testing.T) {
-	addr, token := os.Getenv("VAULT_ADDR"), os.Getenv("VAULT_TOKEN")
-	if addr == "" || token == "" {
-		t.Skip("VAULT_ADDR and VAULT_TOKEN are not set: point them at a Vault server with the transit engine enabled to run the hashivault conformance tests")
-	}
+	addr := testengine.Env(t, testengine.VaultAddr)
+	token := testengine.Env(t, "VAULT_TOKEN")
 	ctx := context.Background()
 	client, err := hashivault.Dial(ctx, &hashivault.Config{Token: token, APIConfig: api.Config{Address: addr}})
 	if err != nil {

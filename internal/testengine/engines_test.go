@@ -17,7 +17,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"gocloud.dev/docstore/mongodocstore"
 	"gocloud.dev/secrets"
-	_ "gocloud.dev/secrets/awskms" // registers the awskms:// keeper URL scheme
+	_ "gocloud.dev/secrets/awskms"     // registers the awskms:// keeper URL scheme
+	_ "gocloud.dev/secrets/hashivault" // registers the hashivault:// keeper URL scheme
 )
 
 // These smoke tests prove that scripts/engines.sh starts every engine where
@@ -132,6 +133,36 @@ func TestLocalKMS(t *testing.T) {
 	}
 	if strings.Contains(string(ciphertext), string(plaintext)) {
 		t.Fatal("ciphertext contains the plaintext")
+	}
+	got, err := keeper.Decrypt(ctx, ciphertext)
+	if err != nil {
+		t.Fatalf("Decrypt: %v", err)
+	}
+	if diff := cmp.Diff(plaintext, got); diff != "" {
+		t.Errorf("Decrypt(Encrypt(p)) (-want +got):\n%s", diff)
+	}
+}
+
+// TestVault: the Vault server answers with the token in .engines.env, its
+// transit engine makes a key on first use, and what it returns is transit
+// ciphertext (vault:v1:...), not the plaintext.
+func TestVault(t *testing.T) {
+	Env(t, VaultAddr)
+	Env(t, "VAULT_TOKEN")
+	ctx := smokeContext(t)
+	// hashivault's URL opener reads VAULT_ADDR and VAULT_TOKEN.
+	keeper, err := secrets.OpenKeeper(ctx, "hashivault://coffer-smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keeper.Close()
+	plaintext := []byte("coffer smoke plaintext")
+	ciphertext, err := keeper.Encrypt(ctx, plaintext)
+	if err != nil {
+		t.Fatalf("Encrypt: %v", err)
+	}
+	if !strings.HasPrefix(string(ciphertext), "vault:v1:") || strings.Contains(string(ciphertext), string(plaintext)) {
+		t.Fatalf("ciphertext %q is not transit's", ciphertext)
 	}
 	got, err := keeper.Decrypt(ctx, ciphertext)
 	if err != nil {

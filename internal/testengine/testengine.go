@@ -1,5 +1,5 @@
 // Package testengine gives integration tests the address of a real engine
-// (PostgreSQL, FerretDB, dynalite, local-kms, Chromium) started on loopback
+// (PostgreSQL, FerretDB, dynalite, local-kms, Vault, Chromium) started on loopback
 // by scripts/engines.sh.
 //
 // A developer who has not started the engines sees those tests skip with a
@@ -28,6 +28,10 @@ const (
 	// KMSEndpoint is the HTTP endpoint of local-kms (an AWS KMS API)
 	// holding the key alias/coffer-test in region eu-west-2.
 	KMSEndpoint = "COFFER_KMS_ENDPOINT"
+	// VaultAddr is the address of a Vault server with the transit engine
+	// mounted at transit/, e.g. http://127.0.0.1:8210. Its token is in
+	// VAULT_TOKEN, as hashivault's URL opener reads it.
+	VaultAddr = "COFFER_VAULT_ADDR"
 	// Chromium is the path of the Chromium browser.
 	Chromium = "COFFER_CHROMIUM"
 )
