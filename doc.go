@@ -164,8 +164,9 @@
 //
 // # Backends
 //
-// Open takes a collection URL (mem://NAME; mongo://DB/COLL; dynamodb://TABLE;
-// firestore://projects/P/databases/D/documents/C) and a keeper URL
+// Open takes a collection URL (mem://NAME; mongo://DB/COLL, with ?claims=true
+// on FerretDB; dynamodb://TABLE; firestore://projects/P/databases/D/documents/C;
+// sqlite:///PATH and postgres://... with backend/sqldocstore) and a keeper URL
 // (base64key://KEY; awskms://; gcpkms://; azurekeyvault://; hashivault://).
 // coffer links only memdocstore and localsecrets; blank-import the gocloud
 // driver of any other scheme:
