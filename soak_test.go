@@ -15,11 +15,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"gocloud.dev/docstore"
+	"gocloud.dev/docstore/memdocstore"
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/backend/claims"
 )
 
 // The soak test's knobs. COFFER_SOAK_SEED replays a run's operation
@@ -84,10 +87,34 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("seed %d, %v (replay with %s=%d)", seed, duration, soakSeedEnv, seed)
 
-	coll, err := backend.OpenMemCollection()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The same run on memdocstore, then through backend/claims, which must
+	// keep every promise of the store it wraps.
+	t.Run("memdocstore", func(t *testing.T) {
+		coll, err := backend.OpenMemCollection()
+		if err != nil {
+			t.Fatal(err)
+		}
+		runSoak(t, coll, seed, duration)
+	})
+	t.Run("claims", func(t *testing.T) {
+		docs, err := backend.OpenMemCollection()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, err := memdocstore.OpenCollection(claims.IDField, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, err := claims.Wrap(docs, cc, backend.IDField, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runSoak(t, coll, seed, duration)
+	})
+}
+
+// runSoak runs the soak on coll, which it closes.
+func runSoak(t *testing.T, coll *docstore.Collection, seed uint64, duration time.Duration) {
 	defer coll.Close()
 	key, err := localsecrets.NewRandomKey()
 	if err != nil {
