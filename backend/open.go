@@ -129,11 +129,22 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 		_ = coll.Close()
 		return nil, redact.Error("coffer: open claims collection", rawURL, err)
 	}
+	wrapped, err := WithClaims(coll, cc)
+	if err != nil {
+		return nil, redact.Error("coffer: open collection", rawURL, err)
+	}
+	return wrapped, nil
+}
+
+// WithClaims returns coll, a collection with coffer's layout, wrapped so
+// that its writes take claims in cc (see package backend/claims); cc is
+// keyed by claims.IDField. The result owns both; on error both are closed.
+func WithClaims(coll, cc *docstore.Collection) (*docstore.Collection, error) {
 	wrapped, err := claims.Wrap(coll, cc, IDField, nil)
 	if err != nil {
 		_ = coll.Close()
 		_ = cc.Close()
-		return nil, redact.Error("coffer: open collection", rawURL, err)
+		return nil, err
 	}
 	return wrapped, nil
 }

@@ -315,6 +315,11 @@ func (c *collection) runWrites(ctx context.Context, writes []*driver.Action, opt
 		}
 	}
 	c.runPlain(ctx, plain, opts, errs)
+	if len(claimed) == 1 {
+		// The common case (one Replace or Delete): no goroutine.
+		c.runClaimed(ctx, claimed, false, opts, errs)
+		return
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, writers)
 	for _, a := range claimed {
@@ -370,17 +375,14 @@ func (c *collection) runClaimed(ctx context.Context, writes []*driver.Action, at
 	if c.afterTake != nil {
 		c.afterTake()
 	}
-	oldest := c.now()
+	now := c.now()
 	for _, h := range held {
-		if h.since.Before(oldest) {
-			oldest = h.since
+		if age := now.Sub(h.since); age >= c.lease/2 {
+			for _, a := range writes {
+				errs[a.Index] = c.staleError(a, age)
+			}
+			return
 		}
-	}
-	if age := c.now().Sub(oldest); age >= c.lease/2 {
-		for _, a := range writes {
-			errs[a.Index] = c.staleError(a, age)
-		}
-		return
 	}
 	c.spread(c.innerList(writes, atomic, opts).Do(ctx), writes, errs)
 }

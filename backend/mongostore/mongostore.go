@@ -81,10 +81,8 @@ func OpenCollectionWithClaims(coll *mongo.Collection) (*docstore.Collection, err
 		_ = docs.Close()
 		return nil, fmt.Errorf("coffer: open MongoDB claims collection: %w", err)
 	}
-	dc, err := claims.Wrap(docs, cc, backend.IDField, nil)
+	dc, err := backend.WithClaims(docs, cc)
 	if err != nil {
-		_ = docs.Close()
-		_ = cc.Close()
 		return nil, fmt.Errorf("coffer: open MongoDB collection: %w", err)
 	}
 	return dc, nil
