@@ -25,6 +25,7 @@ import (
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/layout"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -210,9 +211,9 @@ func randomBytes(b *testing.B, n int, printable bool) []byte {
 var benchTime = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // rawRecord is a record of the same shape as coffer's, in environment env.
-func rawRecord(env, key string, sealed []byte) *backend.Record {
-	return &backend.Record{
-		ID: backend.ID(project, env, key), Scope: backend.Scope(project, env),
+func rawRecord(env, key string, sealed []byte) *layout.Record {
+	return &layout.Record{
+		ID: layout.ID(project, env, key), Scope: layout.Scope(project, env),
 		Project: project, Environment: env, Key: key, Type: string(coffer.TypeGeneric),
 		CreatedAt: benchTime, UpdatedAt: benchTime, RotatedAt: benchTime,
 		Version: 1, Sealed: sealed,
@@ -220,7 +221,7 @@ func rawRecord(env, key string, sealed []byte) *backend.Record {
 }
 
 // naiveRecord seals the fixture's value with one keeper call.
-func (f *fixture) naiveRecord(ctx context.Context, key string) (*backend.Record, error) {
+func (f *fixture) naiveRecord(ctx context.Context, key string) (*layout.Record, error) {
 	sealed, err := f.keeper.Encrypt(ctx, []byte(f.value))
 	if err != nil {
 		return nil, err
@@ -270,8 +271,8 @@ func check(b *testing.B, err error) {
 }
 
 // rawGet reads a record's ID, CreatedAt and Sealed: the read Reveal makes.
-func rawGet(ctx context.Context, f *fixture, id string) (*backend.Record, error) {
-	rec := &backend.Record{ID: id}
+func rawGet(ctx context.Context, f *fixture, id string) (*layout.Record, error) {
+	rec := &layout.Record{ID: id}
 	return rec, f.coll.Get(ctx, rec, "ID", "CreatedAt", "Sealed")
 }
 
@@ -329,7 +330,7 @@ func BenchmarkRevealParallel(b *testing.B) {
 					case "coffer":
 						_, err = f.m.Reveal(ctx, f.keys[i%population])
 					case "naive":
-						var rec *backend.Record
+						var rec *layout.Record
 						if rec, err = rawGet(ctx, f, f.naiveIDs[i%population]); err == nil {
 							_, err = f.keeper.Decrypt(ctx, rec.Sealed)
 						}
@@ -351,8 +352,8 @@ func BenchmarkGet(b *testing.B) {
 		impl{"raw", func(b *testing.B, f *fixture) {
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				rec := &backend.Record{ID: f.rawIDs[i%population]}
-				check(b, f.coll.Get(ctx, rec, backend.MetadataFields...))
+				rec := &layout.Record{ID: f.rawIDs[i%population]}
+				check(b, f.coll.Get(ctx, rec, layout.MetadataFields...))
 			}
 		}},
 		impl{"coffer", func(b *testing.B, f *fixture) {
@@ -402,7 +403,7 @@ func BenchmarkUpdate(b *testing.B) {
 		return impl{name, func(b *testing.B, f *fixture) {
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				rec := &backend.Record{ID: ids(f)[i%population]}
+				rec := &layout.Record{ID: ids(f)[i%population]}
 				check(b, f.coll.Get(ctx, rec))
 				sealed, err := seal(ctx, f)
 				check(b, err)
@@ -444,7 +445,7 @@ func BenchmarkDelete(b *testing.B) {
 			}
 			b.StartTimer()
 			for i := range b.N {
-				check(b, f.coll.Delete(ctx, &backend.Record{ID: ids[i]}))
+				check(b, f.coll.Delete(ctx, &layout.Record{ID: ids[i]}))
 			}
 		}},
 		impl{"coffer", func(b *testing.B, f *fixture) {
@@ -551,16 +552,16 @@ func listFixtureFor(b *testing.B, st store, n int) *listFixture {
 
 // rawList runs List's projected, ordered query and decodes every record,
 // calling fn on each (nil: keep them all, as List does).
-func rawList(ctx context.Context, lf *listFixture, fn func(*backend.Record)) ([]*backend.Record, error) {
+func rawList(ctx context.Context, lf *listFixture, fn func(*layout.Record)) ([]*layout.Record, error) {
 	it := lf.coll.Query().
-		Where("Scope", "=", backend.Scope(project, "list")).
+		Where("Scope", "=", layout.Scope(project, "list")).
 		Where("Key", ">", "").
 		OrderBy("Key", docstore.Ascending).
-		Get(ctx, backend.MetadataFields...)
+		Get(ctx, layout.MetadataFields...)
 	defer it.Stop()
-	var out []*backend.Record
+	var out []*layout.Record
 	for {
-		rec := &backend.Record{}
+		rec := &layout.Record{}
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			return out, nil
@@ -671,7 +672,7 @@ func BenchmarkListMemory(b *testing.B) {
 				}
 				b.Run("impl=raw", func(b *testing.B) {
 					streamed(b, func(sample func()) {
-						_, err := rawList(ctx, lf, func(*backend.Record) { sample() })
+						_, err := rawList(ctx, lf, func(*layout.Record) { sample() })
 						check(b, err)
 					})
 				})
@@ -817,9 +818,9 @@ func BenchmarkReseal(b *testing.B) {
 // opening or sealing.
 func rawReseal(ctx context.Context, coll *docstore.Collection) error {
 	it := coll.Query().Get(ctx, "ID", "Scope", "Project", "Environment", "Key", "Sealed")
-	var todo []*backend.Record
+	var todo []*layout.Record
 	for {
-		rec := &backend.Record{}
+		rec := &layout.Record{}
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			break
@@ -828,8 +829,8 @@ func rawReseal(ctx context.Context, coll *docstore.Collection) error {
 			it.Stop()
 			return err
 		}
-		if rec.Scope != backend.KeyringScope {
-			todo = append(todo, &backend.Record{ID: rec.ID})
+		if rec.Scope != layout.KeyringScope {
+			todo = append(todo, &layout.Record{ID: rec.ID})
 		}
 	}
 	it.Stop()

@@ -13,19 +13,19 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // testStaleWritesAreConflicts: a Replace or Delete carrying a revision that
-// is no longer current does not apply, and backend.IsConflict says so —
+// is no longer current does not apply, and layout.IsConflict says so —
 // whatever code the driver uses (mongodocstore answers a stale Replace with
 // NotFound). The other classifications coffer relies on are checked too.
 func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	e := newEnv(t, h, nil)
 	ctx := context.Background()
 	mustCreate(t, e.m, "K", "v1")
-	newRec := func() *backend.Record { return backend.NewRecord(coffer.DefaultName, coffer.DefaultName, "K") }
+	newRec := func() *layout.Record { return layout.NewRecord(coffer.DefaultName, coffer.DefaultName, "K") }
 	stale := newRec()
 	if err := e.coll.Get(ctx, stale); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	r.Description = "stale"
 	err := e.coll.Replace(ctx, &r)
 	t.Logf("stale Replace: code %v", gcerrors.Code(err))
-	if !backend.IsConflict(err) {
+	if !layout.IsConflict(err) {
 		t.Errorf("stale Replace: %v (code %v); want a conflict", err, gcerrors.Code(err))
 	}
 	Unchanged(t, e.coll, after)
@@ -47,7 +47,7 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	d := *stale
 	err = e.coll.Delete(ctx, &d)
 	t.Logf("stale Delete: code %v", gcerrors.Code(err))
-	if !backend.IsConflict(err) {
+	if !layout.IsConflict(err) {
 		t.Errorf("stale Delete: %v (code %v); want a conflict", err, gcerrors.Code(err))
 	}
 	Unchanged(t, e.coll, after)
@@ -65,7 +65,7 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	r = *current
 	err = e.coll.Replace(ctx, &r)
 	t.Logf("Replace of a deleted document: code %v", gcerrors.Code(err))
-	if !backend.IsConflict(err) {
+	if !layout.IsConflict(err) {
 		t.Errorf("Replace of a deleted document: %v (code %v); want a conflict", err, gcerrors.Code(err))
 	}
 	// Deleting what is already gone may succeed (memdocstore) or conflict;
@@ -73,20 +73,20 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	d = *current
 	err = e.coll.Delete(ctx, &d)
 	t.Logf("Delete of a deleted document: code %v", gcerrors.Code(err))
-	if err != nil && !backend.IsConflict(err) {
+	if err != nil && !layout.IsConflict(err) {
 		t.Errorf("Delete of a deleted document: %v (code %v); want success or a conflict", err, gcerrors.Code(err))
 	}
 	Unchanged(t, e.coll, gone)
 
 	// Get of a missing document and Create of a taken key.
 	err = e.coll.Get(ctx, newRec())
-	if !backend.IsNotFound(err) || backend.IsAlreadyExists(err) {
+	if !layout.IsNotFound(err) || layout.IsAlreadyExists(err) {
 		t.Errorf("Get of a missing document: %v (code %v); want not found", err, gcerrors.Code(err))
 	}
 	mustCreate(t, e.m, "TAKEN", "v")
-	rec := backend.NewRecord(coffer.DefaultName, coffer.DefaultName, "TAKEN")
+	rec := layout.NewRecord(coffer.DefaultName, coffer.DefaultName, "TAKEN")
 	err = e.coll.Create(ctx, rec)
-	if !backend.IsAlreadyExists(err) || backend.IsConflict(err) {
+	if !layout.IsAlreadyExists(err) || layout.IsConflict(err) {
 		t.Errorf("Create of a taken key: %v (code %v); want already exists", err, gcerrors.Code(err))
 	}
 }
@@ -228,7 +228,7 @@ func testUpdateOfDeletedSecret(t *testing.T, h Harness) {
 	if !errors.Is(err, coffer.ErrNotFound) || errors.Is(err, coffer.ErrConflict) {
 		t.Errorf("Update of a secret deleted meanwhile: %v; want ErrNotFound", err)
 	}
-	if _, ok := Snapshot(t, e.coll)[backend.ID(coffer.DefaultName, coffer.DefaultName, "K")]; ok {
+	if _, ok := Snapshot(t, e.coll)[layout.ID(coffer.DefaultName, coffer.DefaultName, "K")]; ok {
 		t.Error("the stale Update brought the deleted record back")
 	}
 }
@@ -445,7 +445,7 @@ func testConcurrentManagersShareKeyring(t *testing.T, h Harness) {
 	for i := range 8 {
 		wantReveal(t, e.m, fmt.Sprint("K", i), "v")
 	}
-	kr := backend.NewKeyringRecord()
+	kr := layout.NewKeyringRecord()
 	if err := e.coll.Get(ctx, kr); err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func testConcurrentManagersShareKeyring(t *testing.T, h Harness) {
 // keyIDOf returns the data-key id a stored secret is sealed under.
 func keyIDOf(t *testing.T, e *env, key string) uint32 {
 	t.Helper()
-	rec := backend.NewRecord(coffer.DefaultName, coffer.DefaultName, key)
+	rec := layout.NewRecord(coffer.DefaultName, coffer.DefaultName, key)
 	if err := e.coll.Get(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +499,7 @@ func testRotateDataKey(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	}
-	kr := backend.NewKeyringRecord()
+	kr := layout.NewKeyringRecord()
 	if err := e.coll.Get(ctx, kr); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // testRotateAndReseal: after RotateDataKey, Reseal moves every record of
@@ -62,7 +62,7 @@ func testRotateAndReseal(t *testing.T, h Harness) {
 	}
 	t.Cleanup(func() { _ = cold.Close() })
 	for p, v := range want {
-		rec := backend.NewRecord(p.project, p.environment, p.key)
+		rec := layout.NewRecord(p.project, p.environment, p.key)
 		if err := e.coll.Get(ctx, rec); err != nil {
 			t.Fatalf("read %s/%s/%s: %v", p.project, p.environment, p.key, err)
 		}
