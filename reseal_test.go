@@ -12,10 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
 	"github.com/coffer-go/coffer/internal/layout"
@@ -399,11 +399,7 @@ func TestChangeKeeper(t *testing.T) {
 	for id, v := range more {
 		values[id] = v
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	newLocal := localsecrets.NewKeeper(key)
+	newLocal := coffertest.RandomKeeper(t)
 	defer newLocal.Close()
 	counter := cryptotest.NewCountingKeeper(newLocal)
 	newKeeper := counter.Keeper()
