@@ -149,7 +149,7 @@ func TestAllErrors(t *testing.T) {
 	})
 }
 
-// TestListNeverReadsSealed proves List and All neither fetch nor open the
+// TestListNeverReadsSealed proves List, All and Keys neither fetch nor open the
 // sealed field: a record whose Sealed cannot even be decoded into []byte
 // lists fine, and listing on a fresh Manager makes no keeper call.
 func TestListNeverReadsSealed(t *testing.T) {
@@ -184,13 +184,17 @@ func TestListNeverReadsSealed(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatalf("All with a garbage Sealed field: %v", errs)
 	}
-	for name, got := range map[string][]coffer.Secret{"List": list, "All": streamed} {
-		if diff := cmp.Diff([]string{"GARBAGE", "GOOD"}, backendtest.Keys(got)); diff != "" {
+	keys, err := fresh.Keys(ctx)
+	if err != nil {
+		t.Fatalf("Keys with a garbage Sealed field: %v", err)
+	}
+	for name, got := range map[string][]string{"List": backendtest.Keys(list), "All": backendtest.Keys(streamed), "Keys": keys} {
+		if diff := cmp.Diff([]string{"GARBAGE", "GOOD"}, got); diff != "" {
 			t.Errorf("%s keys (-want +got):\n%s", name, diff)
 		}
 	}
 	if n := calls(counter); n != 0 {
-		t.Errorf("List and All made %d keeper calls; want 0", n)
+		t.Errorf("List, All and Keys made %d keeper calls; want 0", n)
 	}
 }
 

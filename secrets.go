@@ -128,6 +128,26 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 	return out, nil
 }
 
+// Keys returns the keys of every secret of the Manager's project and
+// environment, sorted in byte order: the names only, for completion,
+// did-you-mean and names-only listings. It is the cheapest listing: it reads
+// two short fields per secret, never a sealed value. With no secrets it
+// returns an empty, non-nil slice.
+func (m *Manager) Keys(ctx context.Context) (keys []string, err error) {
+	defer func() { m.audit(ctx, "keys", "", err) }()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	keys, err = m.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return keys, nil
+}
+
 // scan runs the keyed listing query of the Manager's scope, in key order.
 // It decodes every record into the same Record, so fn must copy what it
 // keeps (strings and the Sealed slice are fresh for each record).
