@@ -72,7 +72,7 @@ func (m *Manager) Get(ctx context.Context, key string) (sec Secret, err error) {
 // Reveal returns a secret's value: one store read and one AES-GCM open.
 func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	defer func() { m.audit(ctx, "reveal", key, err) }()
-	rec, err := m.get(ctx, key, sealedFields...)
+	rec, err := m.get(ctx, key, layout.SealedFields...)
 	if err != nil {
 		return "", err
 	}
@@ -83,16 +83,8 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	return Value(plain), nil
 }
 
-// The projections of the reads that need a few fields. They are package
-// variables so that a read does not allocate its field list.
-var (
-	sealedFields   = []docstore.FieldPath{"ID", "CreatedAt", "Sealed"}
-	revisionFields = []docstore.FieldPath{"ID", "DocstoreRevision"}
-	keyFields      = []docstore.FieldPath{"ID", "Key"}
-	environFields  = []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}
-)
-
 // get reads one record (only fields, when given) after checking the key.
+// It reads into a map and converts by hand: see layout.Record.SetFields.
 func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldPath) (*layout.Record, error) {
 	if err := m.check(ctx); err != nil {
 		return nil, err
@@ -101,10 +93,14 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 		return nil, err
 	}
 	rec := m.record(key)
-	if err := m.shared.coll.Get(ctx, rec, fields...); err != nil {
+	doc := rec.Doc()
+	if err := m.shared.coll.Get(ctx, doc, fields...); err != nil {
 		if layout.IsNotFound(err) {
 			return nil, m.notFound(ctx, key)
 		}
+		return nil, storeError("read", err)
+	}
+	if err := rec.SetFields(doc); err != nil {
 		return nil, storeError("read", err)
 	}
 	return rec, nil
@@ -118,7 +114,7 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 		return nil, err
 	}
 	out = []Secret{}
-	err = m.scan(ctx, layout.MetadataFields, func(rec *layout.Record) error {
+	err = m.scan(ctx, layout.ListFields, func(rec *layout.Record) error {
 		out = append(out, toSecret(rec))
 		return nil
 	})
@@ -148,20 +144,28 @@ func (m *Manager) Keys(ctx context.Context) (keys []string, err error) {
 	return keys, nil
 }
 
-// scan runs the keyed listing query of the Manager's scope, in key order.
-// It decodes every record into the same Record, so fn must copy what it
-// keeps (strings and the Sealed slice are fresh for each record).
+// scan runs the keyed listing query of the Manager's scope, in key order,
+// reading fields of each record. Scope, Project and Environment are the
+// Manager's whatever fields says: the query selects them. It reads every
+// record into the same map and the same Record (see
+// layout.Record.SetFields), so fn must copy what it keeps (strings and the
+// Sealed slice are fresh for each record).
 func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*layout.Record) error) error {
 	it := layout.ListQuery(m.shared.coll, m.scope).Get(ctx, fields...)
 	defer it.Stop()
+	doc := make(map[string]any, len(fields))
 	rec := &layout.Record{}
 	for {
-		*rec = layout.Record{} // no field of the previous record leaks into this one
-		err := it.Next(ctx, rec)
+		clear(doc) // no field of the previous record leaks into this one
+		err := it.Next(ctx, doc)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
+			return storeError("list", err)
+		}
+		*rec = layout.Record{Scope: m.scope, Project: m.opts.Project, Environment: m.opts.Environment}
+		if err := rec.SetFields(doc); err != nil {
 			return storeError("list", err)
 		}
 		if err := fn(rec); err != nil {
@@ -250,7 +254,7 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 		if err := backoff(ctx, attempt); err != nil {
 			return err
 		}
-		rec, err := m.get(ctx, key, revisionFields...)
+		rec, err := m.get(ctx, key, layout.RevisionFields...)
 		if err != nil {
 			return err
 		}
@@ -329,7 +333,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 		return nil, err
 	}
 	env = []string{}
-	err = m.scan(ctx, environFields, func(rec *layout.Record) error {
+	err = m.scan(ctx, layout.EnvironFields, func(rec *layout.Record) error {
 		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key, rec.CreatedAt), rec.Sealed)
 		if err != nil {
 			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), keyringError(err))
@@ -346,7 +350,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 // keys returns the stored keys of the scope, in order.
 func (m *Manager) keys(ctx context.Context) ([]string, error) {
 	var keys []string
-	err := m.scan(ctx, keyFields, func(rec *layout.Record) error {
+	err := m.scan(ctx, layout.KeyFields, func(rec *layout.Record) error {
 		keys = append(keys, rec.Key)
 		return nil
 	})
