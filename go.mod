@@ -76,6 +76,9 @@ require (
 require (
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
+	github.com/google/go-replayers/grpcreplay v1.5.1 // indirect
+	github.com/google/go-replayers/httpreplay v1.2.0 // indirect
+	github.com/google/martian/v3 v3.3.3 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
 	github.com/hashicorp/go-rootcerts v1.0.2 // indirect
