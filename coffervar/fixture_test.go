@@ -67,6 +67,18 @@ func newFixtureOn(t testing.TB, raw *docstore.Collection, drv driver.Collection)
 	return f
 }
 
+// writer returns a second Manager on the fixture's collection and key, with
+// the same clock and nothing counted: another process, writing.
+func (f *fixture) writer(t testing.TB) *coffer.Manager {
+	t.Helper()
+	m, err := coffer.New(f.raw, f.inner, &coffer.Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 // calls returns the store and keeper calls counted so far.
 func (f *fixture) calls() (store, keeper int) { return f.store.Calls(), f.keeper.Calls() }
 

@@ -349,3 +349,29 @@ func TestDefaultOpenerRegistered(t *testing.T) {
 		t.Error("a bad URL opened")
 	}
 }
+
+// TestLeaks: the default opener's second check finds a piece of the keeper
+// URL's key or of the store's password in a message, and leaves alone the
+// words every message holds.
+func TestLeaks(t *testing.T) {
+	const (
+		keeper = "base64key://dC_kOiXt3wCwISTS-lJUAjEbEBSh0P553Ty0Vxfb5ug="
+		store  = "postgres://coffer:s3cr3t-pw@db:5432/shop"
+	)
+	for _, tt := range []struct {
+		msg, store, keeper string
+		want               bool
+	}{
+		{"open keeper: bad key wCwISTS-lJUAjEbE", store, keeper, true},
+		{"open keeper: bad key dC_kOiXt3wCwISTS", store, keeper, true},
+		{"password authentication failed: s3cr3t", store, keeper, true},
+		{"open keeper: hunter2", store, "stringkey://hunter2", true},
+		{"coffer: open keeper (scheme \"awskms\"): AccessDenied", store, "awskms://alias/coffer?region=eu-west-2", false},
+		{"coffer: open collection (scheme \"postgres\"): connection refused", store, keeper, false},
+		{"coffer: open collection (scheme \"sqlite\"): no such file /var/lib/coffer/coffer.db", "sqlite:///var/lib/coffer/coffer.db", keeper, false},
+	} {
+		if got := leaks(tt.msg, tt.store, tt.keeper); got != tt.want {
+			t.Errorf("leaks(%q, %q, %q) = %v, want %v", tt.msg, tt.store, tt.keeper, got, tt.want)
+		}
+	}
+}
