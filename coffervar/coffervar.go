@@ -15,7 +15,7 @@
 // more store reads, the second one checking that the value read belongs to
 // the version the snapshot reports. A description edit is not a new value and
 // makes no new snapshot. So a change reaches a watcher at the first poll
-// after it: within one WaitDuration plus one poll.
+// that starts after it: within one WaitDuration plus one poll.
 //
 // With an audit log on the Manager, every poll is a "get" event and every new
 // value a "reveal" event.
