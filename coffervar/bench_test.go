@@ -11,11 +11,12 @@ import (
 
 	"gocloud.dev/docstore"
 	"gocloud.dev/runtimevar"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/internal/benchpair"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // benchEngines are the stores the benchmarks run on: local ones, so the
@@ -25,11 +26,7 @@ var benchEngines = []engine{engines[0], engines[1]}
 // benchManager returns a Manager (uncounted, so the figures hold no
 // wrapper's cost) over coll with a random key.
 func benchManager(b *testing.B, coll *docstore.Collection) *coffer.Manager {
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(b)
 	m, err := coffer.New(coll, keeper, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -65,7 +62,7 @@ func BenchmarkPoll(b *testing.B) {
 			}
 			benchpair.Run(b, false,
 				benchpair.Impl{Name: "raw", Run: func(ctx context.Context, _ int) error {
-					return coll.Get(ctx, backend.NewRecord(coffer.DefaultName, coffer.DefaultName, key), backend.MetadataFields...)
+					return coll.Get(ctx, layout.NewRecord(coffer.DefaultName, coffer.DefaultName, key), layout.MetadataFields...)
 				}},
 				benchpair.Impl{Name: "poll", Run: func(ctx context.Context, _ int) error {
 					if st, _ := w.WatchVariable(ctx, cur); st != nil {
@@ -99,11 +96,7 @@ func BenchmarkPropagation(b *testing.B) {
 			b.Cleanup(func() { _ = coll.Close() })
 			return coll
 		}
-		key, err := localsecrets.NewRandomKey()
-		if err != nil {
-			b.Fatal(err)
-		}
-		keeper := localsecrets.NewKeeper(key)
+		keeper := coffertest.RandomKeeper(b)
 		defer keeper.Close()
 		writer, err := coffer.New(open(), keeper, nil)
 		if err != nil {

@@ -8,9 +8,9 @@ import (
 	"gocloud.dev/docstore"
 	"gocloud.dev/docstore/driver"
 	"gocloud.dev/secrets"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/internal/faults"
 )
 
@@ -40,21 +40,18 @@ func newFixture(t testing.TB, e engine) *fixture {
 // or a wrapper of it.
 func newFixtureOn(t testing.TB, raw *docstore.Collection, drv driver.Collection) *fixture {
 	t.Helper()
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fixture{
 		store:  &faults.Injector{},
 		keeper: &faults.Injector{},
 		raw:    raw,
-		inner:  localsecrets.NewKeeper(key),
+		inner:  coffertest.RandomKeeper(t),
 		clock:  newClock(),
 	}
 	// Closing the counted collection closes raw's driver; the engine's own
 	// Close of raw comes later and its error is ignored.
 	counted := faults.NewCollection(drv, f.store)
 	keeper := faults.NewKeeper(f.inner, f.keeper)
+	var err error
 	f.m, err = coffer.New(counted, keeper, &coffer.Options{Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)

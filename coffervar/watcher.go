@@ -132,31 +132,26 @@ func errorState(err error, prev *state) *state {
 	return &state{err: err}
 }
 
-// kinds are the conditions errors are told apart by, beyond their text: a
-// NotFound message changes with its "did you mean" suggestion, a decode
-// failure's with the version, but each is still the same condition.
-var kinds = []error{
-	coffer.ErrNotFound, ErrDecode, coffer.ErrClosed, coffer.ErrDecrypt,
-	coffer.ErrInvalidKey, coffer.ErrKeyRequired, coffer.ErrInvalidName,
-	context.Canceled, context.DeadlineExceeded,
-}
-
-func kindOf(err error) error {
-	for _, k := range kinds {
-		if errors.Is(err, k) {
-			return k
-		}
+// kindOf names the condition err reports: coffer's code for its sentinel
+// (coffer.ErrorCode), "decode" for ErrDecode, "error" for anything else.
+// Errors are told apart by condition, not by text alone: a NotFound message
+// changes with its "did you mean" suggestion, a decode failure's with the
+// version, but each is still the same condition.
+func kindOf(err error) string {
+	if errors.Is(err, ErrDecode) {
+		return "decode"
 	}
-	return nil
+	return coffer.ErrorCode(err)
 }
 
 func equivalent(a, b error) bool {
 	if a.Error() == b.Error() {
 		return true
 	}
-	if ka, kb := kindOf(a), kindOf(b); ka != nil || kb != nil {
+	if ka, kb := kindOf(a), kindOf(b); ka != "error" || kb != "error" {
 		return ka == kb
 	}
+	// Two store failures: the same when the store gave them the same code.
 	ca := gcerrors.Code(a)
 	return ca != gcerrors.Unknown && ca == gcerrors.Code(b)
 }
@@ -182,14 +177,14 @@ var errorType = reflect.TypeFor[error]()
 
 // ErrorCode implements driver.Watcher.
 func (w *watcher) ErrorCode(err error) gcerrors.ErrorCode {
-	switch {
-	case errors.Is(err, coffer.ErrNotFound):
+	switch kindOf(err) {
+	case "not_found":
 		return gcerrors.NotFound
-	case errors.Is(err, coffer.ErrInvalidKey), errors.Is(err, coffer.ErrKeyRequired), errors.Is(err, coffer.ErrInvalidName):
+	case "key_required", "invalid_key", "invalid_name", "invalid_options":
 		return gcerrors.InvalidArgument
-	case errors.Is(err, coffer.ErrClosed), errors.Is(err, ErrDecode):
+	case "closed", "decode":
 		return gcerrors.FailedPrecondition
-	case errors.Is(err, coffer.ErrDecrypt):
+	case "decrypt":
 		return gcerrors.Internal
 	}
 	// Store failures keep the code the store's driver gave them; context
