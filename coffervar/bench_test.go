@@ -148,7 +148,7 @@ func BenchmarkPropagation(b *testing.B) {
 		for _, q := range []struct {
 			name string
 			q    float64
-		}{{"p10", 0.1}, {"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"max", 1}} {
+		}{{"min", 0}, {"p10", 0.1}, {"p25", 0.25}, {"p50", 0.5}, {"p75", 0.75}, {"p90", 0.9}, {"p99", 0.99}, {"max", 1}} {
 			b.ReportMetric(benchpair.Quantile(delays, q.q), q.name+"-ms")
 		}
 		b.ReportMetric(float64(polls)/float64(n), "polls/change")
