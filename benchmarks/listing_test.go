@@ -124,7 +124,7 @@ func BenchmarkFloorListing(b *testing.B) {
 		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			lf := listFixtureFor(b, st, n)
 			scope := layout.Scope(project, "list")
-			floor := pairedImpl{"floor", func(ctx context.Context, _ int) error {
+			floor := pairedImpl{Name: "floor", Run: func(ctx context.Context, _ int) error {
 				got, err := floorList(ctx, lf.coll, scope)
 				if err == nil && len(got) != n {
 					err = fmt.Errorf("floor listed %d records, want %d", len(got), n)
@@ -132,7 +132,7 @@ func BenchmarkFloorListing(b *testing.B) {
 				return err
 			}}
 			b.Run("op=List", func(b *testing.B) {
-				paired(b, true, floor, pairedImpl{"List", func(ctx context.Context, _ int) error {
+				paired(b, true, floor, pairedImpl{Name: "List", Run: func(ctx context.Context, _ int) error {
 					got, err := lf.m.List(ctx)
 					if err == nil && len(got) != n {
 						err = fmt.Errorf("List: %d secrets, want %d", len(got), n)
@@ -141,7 +141,7 @@ func BenchmarkFloorListing(b *testing.B) {
 				}})
 			})
 			b.Run("op=All", func(b *testing.B) {
-				paired(b, true, floor, pairedImpl{"All", func(ctx context.Context, _ int) error {
+				paired(b, true, floor, pairedImpl{Name: "All", Run: func(ctx context.Context, _ int) error {
 					got := 0
 					for _, err := range lf.m.All(ctx) {
 						if err != nil {
@@ -156,7 +156,7 @@ func BenchmarkFloorListing(b *testing.B) {
 				}})
 			})
 			b.Run("op=Keys", func(b *testing.B) {
-				paired(b, true, floor, pairedImpl{"Keys", func(ctx context.Context, _ int) error {
+				paired(b, true, floor, pairedImpl{Name: "Keys", Run: func(ctx context.Context, _ int) error {
 					got, err := lf.m.Keys(ctx)
 					if err == nil && len(got) != n {
 						err = fmt.Errorf("Keys: %d keys, want %d", len(got), n)
@@ -219,17 +219,17 @@ func BenchmarkFloorRecord(b *testing.B) {
 		ids := smallDocs(b, st, f)
 		b.Run("op=Reveal", func(b *testing.B) {
 			paired(b, false,
-				pairedImpl{"floor", func(ctx context.Context, i int) error {
+				pairedImpl{Name: "floor", Run: func(ctx context.Context, i int) error {
 					return f.coll.Get(ctx, &smallDoc{ID: ids[i%population]})
 				}},
-				pairedImpl{"coffer", func(ctx context.Context, i int) error {
+				pairedImpl{Name: "coffer", Run: func(ctx context.Context, i int) error {
 					_, err := f.m.Reveal(ctx, f.keys[i%population])
 					return err
 				}})
 		})
 		b.Run("op=Update", func(b *testing.B) {
 			paired(b, false,
-				pairedImpl{"floor", func(ctx context.Context, i int) error {
+				pairedImpl{Name: "floor", Run: func(ctx context.Context, i int) error {
 					d := &smallDoc{ID: ids[i%population]}
 					if err := f.coll.Get(ctx, d); err != nil {
 						return err
@@ -237,17 +237,17 @@ func BenchmarkFloorRecord(b *testing.B) {
 					d.Sealed, d.Version = f.sealed, d.Version+1
 					return f.coll.Replace(ctx, d)
 				}},
-				pairedImpl{"coffer", func(ctx context.Context, i int) error {
+				pairedImpl{Name: "coffer", Run: func(ctx context.Context, i int) error {
 					_, err := f.m.Update(ctx, f.keys[i%population], coffer.Change{Value: f.value})
 					return err
 				}})
 		})
 		b.Run("op=Create", func(b *testing.B) {
 			paired(b, false,
-				pairedImpl{"floor", func(ctx context.Context, _ int) error {
+				pairedImpl{Name: "floor", Run: func(ctx context.Context, _ int) error {
 					return f.coll.Create(ctx, &smallDoc{ID: "#small/" + f.nextKey(), Sealed: f.sealed, Version: 1})
 				}},
-				pairedImpl{"coffer", func(ctx context.Context, _ int) error {
+				pairedImpl{Name: "coffer", Run: func(ctx context.Context, _ int) error {
 					_, err := f.m.Create(ctx, coffer.NewSecret{Key: f.nextKey(), Value: f.value})
 					return err
 				}})
