@@ -47,10 +47,16 @@ var (
 )
 
 // Doc returns a map document holding the key fields of r (ID, Scope, Key),
-// ready for a Get into it: every driver finds the fields it keys on.
+// ready for a Get into it: every driver finds the fields it keys on. It
+// holds a nil revision too: docstore looks the revision field up in every
+// document it is given, and a map without it costs an error carrying a
+// stack trace (gocloud.dev v0.47.0's Document.GetField) on each read.
 func (r *Record) Doc() map[string]any {
-	return map[string]any{IDField: r.ID, PartitionKey: r.Scope, SortKey: r.Key}
+	return map[string]any{IDField: r.ID, PartitionKey: r.Scope, SortKey: r.Key, RevisionField: nil}
 }
+
+// RevisionField is the field holding the driver's revision.
+const RevisionField = docstore.DefaultRevisionField
 
 // SetFields sets the fields of r that doc holds, as docstore decoded them
 // into a map; fields doc lacks keep their value, and a null leaves the
@@ -89,7 +95,7 @@ func (r *Record) SetFields(doc map[string]any) error {
 			err = setInt(&r.Version, v)
 		case "Sealed":
 			err = setBytes(&r.Sealed, v)
-		case "DocstoreRevision":
+		case RevisionField:
 			r.DocstoreRevision = v
 		}
 		if err != nil {
