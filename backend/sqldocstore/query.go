@@ -109,19 +109,20 @@ type row struct {
 	rev  sql.NullInt64
 }
 
-// scan reads one row.
+// scan reads one row. The text is parsed where the driver holds it
+// (sql.RawBytes): the tree copies what it keeps.
 func (s *selection) scan(rows *sql.Rows) (row, error) {
 	var r row
-	var text string
+	var text sql.RawBytes
 	if err := rows.Scan(&r.rev, &text); err != nil {
 		return row{}, err
 	}
 	if s.paths == nil || !s.inSQL {
-		m, err := parseDoc([]byte(text))
+		m, err := parseDoc(text)
 		r.m = m
 		return r, err
 	}
-	v, err := parseValue([]byte(text))
+	v, err := parseValue(text)
 	if err != nil {
 		return row{}, err
 	}
