@@ -43,7 +43,6 @@ func refParseValue(data []byte) (any, error) {
 	return refFromJSON(raw)
 }
 
-
 func refFromJSON(raw any) (any, error) {
 	switch v := raw.(type) {
 	case nil, bool, string:
@@ -159,7 +158,6 @@ func refFromTag(m map[string]any) (any, error) {
 	}
 	return nil, corrupt("unknown tagged value")
 }
-
 
 // FuzzParseMatchesEncodingJSON holds parseValue to the parser it replaced:
 // what it accepts, the old one accepted with the same value; what it
