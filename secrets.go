@@ -113,7 +113,7 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 	if err := m.check(ctx); err != nil {
 		return nil, err
 	}
-	out = []Secret{}
+	out = make([]Secret, 0, m.listed.Load())
 	err = m.scan(ctx, layout.ListFields, func(rec *layout.Record) error {
 		out = append(out, toSecret(rec))
 		return nil
@@ -121,6 +121,7 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 	if err != nil {
 		return nil, err
 	}
+	m.listed.Store(int64(len(out)))
 	return out, nil
 }
 
