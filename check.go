@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -92,12 +93,48 @@ var weakTypes = map[string]bool{
 	string(TypeEncryptionKey): true, string(TypeCredential): true,
 }
 
+// checkRecord is the part of a stored record (backend.Record, same field
+// names) that Check reads. Drivers decode into it field by field, and
+// memdocstore's cost per record grows with the fields of the struct as well
+// as those read: this one listing costs a third less than one decoded into
+// Record.
+type checkRecord struct {
+	ID          string
+	Key         string
+	Description string
+	Type        string
+	CreatedAt   time.Time
+	RotatedAt   time.Time
+	Sealed      []byte
+}
+
 // The projections of Check's listing: the metadata its checks read, with
 // the envelope only when a value check runs.
 var (
-	checkFields       = []docstore.FieldPath{"ID", "Key", "Description", "Type", "CreatedAt", "RotatedAt", "Version"}
-	checkSealedFields = []docstore.FieldPath{"ID", "Key", "Description", "Type", "CreatedAt", "RotatedAt", "Version", "Sealed"}
+	checkFields       = []docstore.FieldPath{"ID", "Key", "Description", "Type", "CreatedAt", "RotatedAt"}
+	checkSealedFields = []docstore.FieldPath{"ID", "Key", "Description", "Type", "CreatedAt", "RotatedAt", "Sealed"}
 )
+
+// scanCheck runs the keyed listing of em's scope, like Manager.scan, into a
+// checkRecord reused for every record.
+func scanCheck(ctx context.Context, em *Manager, fields []docstore.FieldPath, fn func(*checkRecord) error) error {
+	it := backend.ListQuery(em.shared.coll, em.scope).Get(ctx, fields...)
+	defer it.Stop()
+	rec := &checkRecord{}
+	for {
+		*rec = checkRecord{} // no field of the previous record leaks into this one
+		err := it.Next(ctx, rec)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return storeError("list", err)
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
 
 // Check reports which of the Secrets page's best practices the secrets of
 // the Manager's project break, in the environments opts names: values not
@@ -272,12 +309,13 @@ func (c *checker) add(kind FindingKind, env, key, msg string) {
 func (c *checker) scanEnvironment(ctx context.Context, i int, em *Manager) error {
 	env := em.opts.Environment
 	keys := map[string]digest{}
-	folded := map[string][]string{} // fold(key) -> keys, in key order
+	first := map[string]string{}     // fold(key) -> the first key of that fold
+	similar := map[string][]string{} // fold(key) -> its keys in key order, for folds of two keys or more
 	fields := checkFields
 	if c.plan.weak || c.plan.shared {
 		fields = checkSealedFields
 	}
-	err := em.scan(ctx, fields, func(rec *backend.Record) error {
+	err := scanCheck(ctx, em, fields, func(rec *checkRecord) error {
 		var d digest
 		typ := rec.Type
 		if typ == "" {
@@ -305,16 +343,19 @@ func (c *checker) scanEnvironment(ctx context.Context, i int, em *Manager) error
 		keys[rec.Key] = d
 		c.metadata(env, rec)
 		f := fold(rec.Key)
-		folded[f] = append(folded[f], rec.Key)
+		if k, ok := first[f]; !ok {
+			first[f] = rec.Key
+		} else if group := similar[f]; group == nil {
+			similar[f] = []string{k, rec.Key}
+		} else {
+			similar[f] = append(group, rec.Key)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, group := range folded {
-		if len(group) < 2 {
-			continue
-		}
+	for _, group := range similar {
 		for _, key := range group {
 			others := slices.DeleteFunc(slices.Clone(group), func(k string) bool { return k == key })
 			c.add(FindingSimilarKey, env, key, fmt.Sprintf(
@@ -329,7 +370,7 @@ func (c *checker) scanEnvironment(ctx context.Context, i int, em *Manager) error
 func (c *checker) shared() bool { return c.mac != nil }
 
 // metadata runs the checks that read one record's metadata.
-func (c *checker) metadata(env string, rec *backend.Record) {
+func (c *checker) metadata(env string, rec *checkRecord) {
 	if c.plan.kinds[FindingNotRotated] {
 		if msg := c.rotation(rec); msg != "" {
 			c.add(FindingNotRotated, env, rec.Key, msg)
@@ -348,7 +389,7 @@ func (c *checker) metadata(env string, rec *backend.Record) {
 }
 
 // rotation returns the not_rotated message for rec, or "".
-func (c *checker) rotation(rec *backend.Record) string {
+func (c *checker) rotation(rec *checkRecord) string {
 	set := rec.RotatedAt
 	if set.IsZero() {
 		set = rec.CreatedAt // a record written without RotatedAt: its value dates from creation
@@ -361,7 +402,7 @@ func (c *checker) rotation(rec *backend.Record) string {
 		return ""
 	}
 	ago, limit := durations(age, c.plan.maxAge)
-	if rec.Version <= 1 {
+	if set.Equal(rec.CreatedAt) { // every value change moves RotatedAt
 		return fmt.Sprintf("set %s ago and never rotated; the limit is %s: set a new value", ago, limit)
 	}
 	return fmt.Sprintf("rotated %s ago; the limit is %s: set a new value", ago, limit)

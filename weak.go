@@ -31,12 +31,14 @@ const (
 // substitutions such as "p@ssw0rd", and repetition), or of plainly low
 // variety. It never returns any part of v.
 func weakness(v []byte) string {
-	switch {
-	case len(v) < MinStrongBytes:
+	if len(v) < MinStrongBytes {
 		return weakShort
-	case isCommonPassword(v):
+	}
+	low := lowerASCII(v)
+	switch {
+	case isCommonPassword(low):
 		return weakCommon
-	case variety(v) < minVarietyBits:
+	case variety(v, low) < minVarietyBits:
 		return weakVariety
 	}
 	return ""
@@ -45,8 +47,8 @@ func weakness(v []byte) string {
 // isCommonPassword reports whether v is a common password once lower-cased,
 // stripped of the digits and symbols around it (when they are no more than
 // half of v), undone of look-alike substitutions and of repetition.
-func isCommonPassword(v []byte) bool {
-	low := lowerASCII(v)
+// low is v lower-cased by lowerASCII.
+func isCommonPassword(low string) bool {
 	core := strings.TrimFunc(low, func(r rune) bool { return r < 'a' || r > 'z' })
 	if 2*len(core) < len(low) {
 		core = low
@@ -73,9 +75,9 @@ func lowerASCII(v []byte) string {
 }
 
 // unleet undoes the usual look-alike substitutions ("p@ssw0rd").
-func unleet(s string) string {
-	return strings.NewReplacer("@", "a", "4", "a", "0", "o", "1", "i", "!", "i", "3", "e", "$", "s", "5", "s", "7", "t").Replace(s)
-}
+func unleet(s string) string { return leet.Replace(s) }
+
+var leet = strings.NewReplacer("@", "a", "4", "a", "0", "o", "1", "i", "!", "i", "3", "e", "$", "s", "5", "s", "7", "t")
 
 // period returns the length of the shortest unit that v repeats at least
 // twice (whole or with a partial last copy), or len(v).
@@ -97,9 +99,9 @@ func period(v string) int {
 // bytes 128). A unit of three or fewer distinct bytes scores 0. It is a
 // coarse estimate, meant to catch only plainly weak values: it knows no
 // words.
-func variety(v []byte) float64 {
-	unit := lowerASCII(v)
-	unit = unit[:period(unit)]
+// low is v lower-cased by lowerASCII.
+func variety(v []byte, low string) float64 {
+	unit := low[:period(low)]
 	raw := v[:len(unit)]
 	var seen [256]bool
 	distinct := 0
@@ -177,22 +179,26 @@ var sequences = []string{
 	"qwertyuiopasdfghjklzxcvbnm",
 }
 
+// follows[a] has bit b set when b follows a in one of the sequences.
+var follows = func() (t [256][4]uint64) {
+	for _, seq := range sequences {
+		for i := 0; i+1 < len(seq); i++ {
+			a, b := seq[i], seq[i+1]
+			t[a][b/64] |= 1 << (b % 64)
+		}
+	}
+	return t
+}()
+
 // step says how b follows a.
 func step(a, b byte) int {
-	if a == b {
+	switch {
+	case a == b:
 		return sameStep
-	}
-	for _, seq := range sequences {
-		i := strings.IndexByte(seq, a)
-		if i < 0 {
-			continue
-		}
-		if i+1 < len(seq) && seq[i+1] == b {
-			return upStep
-		}
-		if j := strings.IndexByte(seq, b); j >= 0 && j+1 < len(seq) && seq[j+1] == a {
-			return downStep
-		}
+	case follows[a][b/64]&(1<<(b%64)) != 0:
+		return upStep
+	case follows[b][a/64]&(1<<(a%64)) != 0:
+		return downStep
 	}
 	return noStep
 }
