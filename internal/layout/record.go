@@ -1,26 +1,24 @@
-// Package backend owns coffer's stored layout: the document a secret is kept
-// in, the reserved keyring document, and how each gocloud docstore driver is
-// opened so that its key fields match that layout.
-//
-// # Record
-//
-// One document per secret, with exactly the fields of Record. ID is
-// Project + "/" + Environment + "/" + Key and Scope is Project + "/" +
-// Environment. Sealed holds the envelope bytes (see package crypto); nothing
-// else in the store depends on the value. The field names are a compatibility
-// contract: other tools read and migrate this store.
-//
-// # Reserved documents
-//
-// The keyring lives under Scope "#coffer", which no project/environment pair
-// can take because project and environment names never contain "/" and every
-// secret's Scope does.
-package backend
+// Package layout is coffer's stored layout in code: the document a secret
+// is kept in (Record), the reserved keyring document, the listing query, and
+// the one place driver error codes are read (Is*). The schema itself, a
+// compatibility contract, is written down once, in the root package's doc
+// ("Stored schema"); package backend opens each driver so that its key
+// fields match it.
+package layout
 
 import (
 	"time"
 
+	"github.com/coffer-go/coffer/backend"
 	"gocloud.dev/docstore"
+)
+
+// The key fields of the layout, as package backend exports them for teams
+// that create tables themselves.
+const (
+	IDField      = backend.IDField
+	PartitionKey = backend.PartitionKey
+	SortKey      = backend.SortKey
 )
 
 // Record is the stored form of one secret.
