@@ -15,7 +15,7 @@ import (
 
 	"gocloud.dev/docstore"
 
-	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // FindingKind names one of the Secrets page's best practices that a secret
@@ -118,7 +118,7 @@ var (
 // scanCheck runs the keyed listing of em's scope, like Manager.scan, into a
 // checkRecord reused for every record.
 func scanCheck(ctx context.Context, em *Manager, fields []docstore.FieldPath, fn func(*checkRecord) error) error {
-	it := backend.ListQuery(em.shared.coll, em.scope).Get(ctx, fields...)
+	it := layout.ListQuery(em.shared.coll, em.scope).Get(ctx, fields...)
 	defer it.Stop()
 	rec := &checkRecord{}
 	for {

@@ -19,9 +19,9 @@ import (
 	"gocloud.dev/docstore/driver"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
 	"github.com/coffer-go/coffer/internal/faults"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 const day = 24 * time.Hour
@@ -459,7 +459,7 @@ func TestCheckNeverShowsAValue(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(w.audit.String()), "\n")
 	last := lines[len(lines)-1]
-	if !strings.Contains(last, `"op":"check"`) || !strings.Contains(last, `"outcome":"error"`) || strings.Contains(last, "counts") {
+	if !strings.Contains(last, `"op":"check"`) || !strings.Contains(last, `"outcome":"invalid_options"`) || strings.Contains(last, "counts") {
 		t.Errorf("audit of a failed check: %s", last)
 	}
 }
@@ -556,7 +556,7 @@ func TestCheckOpensOnlyWhatItNeeds(t *testing.T) {
 	w.good(t, "PLAIN_SETTING")
 	// A record whose Sealed cannot even decode into []byte.
 	garbage := map[string]any{
-		"ID": backend.ID("default", "production", "GARBAGE_TOKEN"), "Scope": backend.Scope("default", "production"),
+		"ID": layout.ID("default", "production", "GARBAGE_TOKEN"), "Scope": layout.Scope("default", "production"),
 		"Project": "default", "Environment": "production", "Key": "GARBAGE_TOKEN", "Type": "token",
 		"Description": "d", "CreatedAt": fixedNow, "RotatedAt": fixedNow, "Version": 1, "Sealed": int64(42),
 	}
@@ -587,7 +587,7 @@ func TestCheckOpensOnlyWhatItNeeds(t *testing.T) {
 	}
 
 	// Corrupt PLAIN_SETTING's envelope (a generic secret) in production.
-	rec := &backend.Record{ID: backend.ID("default", "production", "PLAIN_SETTING")}
+	rec := &layout.Record{ID: layout.ID("default", "production", "PLAIN_SETTING")}
 	if err := w.coll.Get(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -595,7 +595,7 @@ func TestCheckOpensOnlyWhatItNeeds(t *testing.T) {
 	if err := w.coll.Replace(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.coll.Delete(ctx, &backend.Record{ID: backend.ID("default", "production", "GARBAGE_TOKEN")}); err != nil {
+	if err := w.coll.Delete(ctx, &layout.Record{ID: layout.ID("default", "production", "GARBAGE_TOKEN")}); err != nil {
 		t.Fatal(err)
 	}
 	// One environment, every kind: the generic secret is not opened.
