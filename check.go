@@ -314,9 +314,13 @@ func (c *checker) add(kind FindingKind, env, key, msg string) {
 // that needs only that environment.
 func (c *checker) scanEnvironment(ctx context.Context, i int, em *Manager) error {
 	env := em.opts.Environment
-	keys := map[string]digest{}
-	first := map[string]string{}     // fold(key) -> the first key of that fold
-	similar := map[string][]string{} // fold(key) -> its keys in key order, for folds of two keys or more
+	hint := 0 // environments of a project hold about the same keys
+	if i > 0 {
+		hint = len(c.present[i-1])
+	}
+	keys := make(map[string]digest, hint)
+	first := make(map[string]string, hint) // fold(key) -> the first key of that fold
+	similar := map[string][]string{}       // fold(key) -> its keys in key order, for folds of two keys or more
 	fields := checkFields
 	if c.plan.weak || c.plan.shared {
 		fields = checkSealedFields

@@ -34,9 +34,19 @@ func weakness(v []byte) string {
 	if len(v) < MinStrongBytes {
 		return weakShort
 	}
-	low := lowerASCII(v)
+	// One scratch buffer for the lower-cased value and its unleeted core,
+	// on the stack for values of up to 128 bytes.
+	var stack [256]byte
+	buf := stack[:]
+	if 2*len(v) > len(buf) {
+		buf = make([]byte, 2*len(v))
+	}
+	low := buf[:len(v)]
+	for i, c := range v {
+		low[i] = lower[c]
+	}
 	switch {
-	case isCommonPassword(low):
+	case isCommonPassword(low, buf[len(v):]):
 		return weakCommon
 	case variety(v, low) < minVarietyBits:
 		return weakVariety
@@ -44,46 +54,64 @@ func weakness(v []byte) string {
 	return ""
 }
 
-// isCommonPassword reports whether v is a common password once lower-cased,
-// stripped of the digits and symbols around it (when they are no more than
-// half of v), undone of look-alike substitutions and of repetition.
-// low is v lower-cased by lowerASCII.
-func isCommonPassword(low string) bool {
-	core := strings.TrimFunc(low, func(r rune) bool { return r < 'a' || r > 'z' })
+// isCommonPassword reports whether low, a value lower-cased, is a common
+// password once stripped of the digits and symbols around it (when they
+// are no more than half of it), undone of look-alike substitutions and of
+// repetition. scratch holds at least len(low) bytes.
+func isCommonPassword(low, scratch []byte) bool {
+	core := low
+	for len(core) > 0 && !isLetter(core[0]) {
+		core = core[1:]
+	}
+	for len(core) > 0 && !isLetter(core[len(core)-1]) {
+		core = core[:len(core)-1]
+	}
 	if 2*len(core) < len(low) {
 		core = low
 	}
-	for _, s := range []string{core, unleet(core)} {
-		if commonPasswords[s] || commonPasswords[s[:period(s)]] {
+	plain := scratch[:len(core)]
+	for i, c := range core {
+		plain[i] = unleet[c]
+	}
+	for _, s := range [2][]byte{core, plain} {
+		if commonPasswords[string(s)] || commonPasswords[string(s[:period(s)])] {
 			return true
 		}
 	}
 	return false
 }
 
-// lowerASCII lower-cases the ASCII letters of v and leaves every other
-// byte as it is, so the result has v's length even when v is not UTF-8.
-func lowerASCII(v []byte) string {
-	b := make([]byte, len(v))
-	for i, c := range v {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// lower maps each byte to itself, ASCII capitals to lower case: a value
+// lower-cased through it keeps its length even when it is not UTF-8.
+var lower = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] += 'a' - 'A'
 		}
-		b[i] = c
 	}
-	return string(b)
-}
+	return t
+}()
 
-// unleet undoes the usual look-alike substitutions ("p@ssw0rd").
-func unleet(s string) string { return leet.Replace(s) }
-
-var leet = strings.NewReplacer("@", "a", "4", "a", "0", "o", "1", "i", "!", "i", "3", "e", "$", "s", "5", "s", "7", "t")
+// unleet maps each byte to itself, but undoes the usual look-alike
+// substitutions ("p@ssw0rd").
+var unleet = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for from, to := range map[byte]byte{'@': 'a', '4': 'a', '0': 'o', '1': 'i', '!': 'i', '3': 'e', '$': 's', '5': 's', '7': 't'} {
+		t[from] = to
+	}
+	return t
+}()
 
 // period returns the length of the shortest unit that v repeats at least
 // twice (whole or with a partial last copy), or len(v).
-func period(v string) int {
+func period(v []byte) int {
 	for p := 1; p <= len(v)/2; p++ {
-		if v[p:] == v[:len(v)-p] {
+		if string(v[p:]) == string(v[:len(v)-p]) {
 			return p
 		}
 	}
@@ -99,8 +127,8 @@ func period(v string) int {
 // bytes 128). A unit of three or fewer distinct bytes scores 0. It is a
 // coarse estimate, meant to catch only plainly weak values: it knows no
 // words.
-// low is v lower-cased by lowerASCII.
-func variety(v []byte, low string) float64 {
+// low is v lower-cased.
+func variety(v []byte, low []byte) float64 {
 	unit := low[:period(low)]
 	raw := v[:len(unit)]
 	var seen [256]bool
