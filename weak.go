@@ -111,7 +111,7 @@ var unleet = func() (t [256]byte) {
 // twice (whole or with a partial last copy), or len(v).
 func period(v []byte) int {
 	for p := 1; p <= len(v)/2; p++ {
-		if string(v[p:]) == string(v[:len(v)-p]) {
+		if v[p] == v[0] && string(v[p:]) == string(v[:len(v)-p]) {
 			return p
 		}
 	}
@@ -133,7 +133,7 @@ func variety(v []byte, low []byte) float64 {
 	raw := v[:len(unit)]
 	var seen [256]bool
 	distinct := 0
-	var digit, lower, upper, other, high bool
+	var digit, lowerCase, upperCase, other, high bool
 	for _, b := range raw {
 		if !seen[b] {
 			seen[b] = true
@@ -143,9 +143,9 @@ func variety(v []byte, low []byte) float64 {
 		case b >= '0' && b <= '9':
 			digit = true
 		case b >= 'a' && b <= 'z':
-			lower = true
+			lowerCase = true
 		case b >= 'A' && b <= 'Z':
-			upper = true
+			upperCase = true
 		case b < 0x80:
 			other = true
 		default:
@@ -159,7 +159,7 @@ func variety(v []byte, low []byte) float64 {
 	for _, c := range []struct {
 		in   bool
 		size int
-	}{{digit, 10}, {lower, 26}, {upper, 26}, {other, 33}, {high, 128}} {
+	}{{digit, 10}, {lowerCase, 26}, {upperCase, 26}, {other, 33}, {high, 128}} {
 		if c.in {
 			class += c.size
 		}
