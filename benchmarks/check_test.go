@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/coffer-go/coffer"
+	"github.com/coffer-go/coffer/internal/benchpair"
 	"github.com/coffer-go/coffer/internal/faults"
 )
 
@@ -183,13 +184,13 @@ func BenchmarkPairedCheck(b *testing.B) {
 				return err
 			}
 			paired(b, true,
-				pairedImpl{"environ", func(ctx context.Context, _ int) error {
+				pairedImpl{Name: "environ", Run: func(ctx context.Context, _ int) error {
 					return timed(&cpuEnviron, func() error {
 						_, err := cf.environAll(ctx)
 						return err
 					})
 				}},
-				pairedImpl{"check", func(ctx context.Context, _ int) error {
+				pairedImpl{Name: "check", Run: func(ctx context.Context, _ int) error {
 					return timed(&cpuCheck, func() error {
 						_, err := cf.check(ctx)
 						return err
@@ -200,7 +201,7 @@ func BenchmarkPairedCheck(b *testing.B) {
 			for i := range ratios {
 				ratios[i] = float64(cpuCheck[i]) / float64(cpuEnviron[i])
 			}
-			b.ReportMetric(median(ratios), "check/environ-cpu")
+			b.ReportMetric(benchpair.Quantile(ratios, 0.5), "check/environ-cpu")
 			b.ReportMetric(float64(len(findings)), "findings")
 		})
 	}
