@@ -51,7 +51,7 @@ func memURL(t *testing.T) string {
 // awskms:// keeper on local-kms; the move is to the same key bound to
 // another encryption context.
 func TestOpenAWSKMS(t *testing.T) {
-	keeperFlow(t, kmsKeeperURL(t, ""), kmsKeeperURL(t, "&context_coffer=moved"))
+	keeperFlow(t, urlKeepers(kmsKeeperURL(t, ""), kmsKeeperURL(t, "&context_coffer=moved")))
 }
 
 // TestOpenVaultTransit runs the whole Manager flow through coffer.Open with
@@ -64,19 +64,41 @@ func TestOpenVaultTransit(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "coffer-e2e-" + hex.EncodeToString(b)
-	keeperFlow(t, "hashivault://"+name, "hashivault://"+name+"-moved")
+	keeperFlow(t, urlKeepers("hashivault://"+name, "hashivault://"+name+"-moved"))
 }
 
-// keeperFlow runs the whole Manager flow through coffer.Open with the
-// keeper at keeperURL: create, list, reveal (a value over the 4096 bytes
-// KMS could encrypt itself), update, rotate, reseal, delete, a cold Manager
-// reading it all, and a move of the keyring to the keeper at movedURL,
-// after which the first keeper no longer opens it.
-func keeperFlow(t *testing.T, keeperURL, movedURL string) {
+// flowKeepers gives keeperFlow its Managers and keepers.
+type flowKeepers struct {
+	// open opens a Manager on the collection at collURL with the keeper
+	// the keyring starts under or, when moved, the one it moves to.
+	open func(ctx context.Context, collURL string, moved bool, opts *coffer.Options) (*coffer.Manager, error)
+	// moved opens the keeper the keyring moves to.
+	moved func(ctx context.Context) (*secrets.Keeper, error)
+}
+
+// urlKeepers opens Managers through coffer.Open with the keeper URLs.
+func urlKeepers(keeperURL, movedURL string) flowKeepers {
+	return flowKeepers{
+		open: func(ctx context.Context, collURL string, moved bool, opts *coffer.Options) (*coffer.Manager, error) {
+			if moved {
+				return coffer.Open(ctx, collURL, movedURL, opts)
+			}
+			return coffer.Open(ctx, collURL, keeperURL, opts)
+		},
+		moved: func(ctx context.Context) (*secrets.Keeper, error) { return secrets.OpenKeeper(ctx, movedURL) },
+	}
+}
+
+// keeperFlow runs the whole Manager flow with the keepers of k: create,
+// list, reveal (a value over the 4096 bytes KMS could encrypt itself),
+// update, rotate, reseal, delete, a cold Manager reading it all, and a move
+// of the keyring to the other keeper, after which the first keeper no
+// longer opens it.
+func keeperFlow(t *testing.T, k flowKeepers) {
 	t.Helper()
 	ctx := context.Background()
 	collURL := memURL(t)
-	m, err := coffer.Open(ctx, collURL, keeperURL, &coffer.Options{Project: "shop", Environment: "production", Now: newClock().Now})
+	m, err := k.open(ctx, collURL, false, &coffer.Options{Project: "shop", Environment: "production", Now: newClock().Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +146,7 @@ func keeperFlow(t *testing.T, keeperURL, movedURL string) {
 		t.Errorf("records per data key (-want +got):\n%s", diff)
 	}
 	check(m)
-	cold, err := coffer.Open(ctx, collURL, keeperURL, &coffer.Options{Project: "shop", Environment: "production"})
+	cold, err := k.open(ctx, collURL, false, &coffer.Options{Project: "shop", Environment: "production"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +155,7 @@ func keeperFlow(t *testing.T, keeperURL, movedURL string) {
 
 	// Move the keyring to the other keeper: afterwards only that keeper
 	// unwraps it.
-	moved, err := secrets.OpenKeeper(ctx, movedURL)
+	moved, err := k.moved(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,13 +163,13 @@ func keeperFlow(t *testing.T, keeperURL, movedURL string) {
 	if err := m.ChangeKeeper(ctx, moved); err != nil {
 		t.Fatal(err)
 	}
-	afterMove, err := coffer.Open(ctx, collURL, movedURL, &coffer.Options{Project: "shop", Environment: "production"})
+	afterMove, err := k.open(ctx, collURL, true, &coffer.Options{Project: "shop", Environment: "production"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer afterMove.Close()
 	check(afterMove)
-	oldOnly, err := coffer.Open(ctx, collURL, keeperURL, &coffer.Options{Project: "shop", Environment: "production"})
+	oldOnly, err := k.open(ctx, collURL, false, &coffer.Options{Project: "shop", Environment: "production"})
 	if err != nil {
 		t.Fatal(err)
 	}

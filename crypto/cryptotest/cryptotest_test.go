@@ -11,10 +11,12 @@ import (
 	gcaws "gocloud.dev/aws"
 	"gocloud.dev/secrets"
 	"gocloud.dev/secrets/awskms"
+	"gocloud.dev/secrets/gcpkms"
 	"gocloud.dev/secrets/hashivault"
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/gcpkmsstub"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -100,5 +102,31 @@ func TestVaultTransit(t *testing.T) {
 	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
 		// Transit creates each key on its first Encrypt.
 		return keepers{hashivault.OpenKeeper(client, "coffer-test-1", nil), hashivault.OpenKeeper(client, "coffer-test-2", nil)}, nil
+	})
+}
+
+// TestGCPKMSStandIn runs the suite on gocloud's gcpkms keeper, with Google's
+// Cloud KMS client, against the in-repo stand-in of the Cloud KMS API
+// (internal/gcpkmsstub; no emulator of Cloud KMS exists): k1 and k2 are two
+// keys of one key ring.
+func TestGCPKMSStandIn(t *testing.T) {
+	stub, err := gcpkmsstub.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stub.Close()
+	const ring = "projects/coffer-test/locations/global/keyRings/coffer/cryptoKeys/"
+	for _, k := range []string{"one", "two"} {
+		if err := stub.CreateKey(ring + k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, err := stub.NewClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
+		return keepers{gcpkms.OpenKeeper(client, ring+"one", nil), gcpkms.OpenKeeper(client, ring+"two", nil)}, nil
 	})
 }
