@@ -157,9 +157,12 @@
 //
 // The keyring is one more document, ID "#coffer/keyring", Scope "#coffer",
 // which no project/environment pair can take. Package backend owns the
-// per-driver layout: the ID as key on memdocstore, MongoDB and Firestore;
-// partition key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
-// elsewhere. List is the query Scope = s, Key > "", ordered by Key,
+// per-driver layout: the ID as key on memdocstore and MongoDB; on Firestore,
+// whose document names cannot hold "/", the document name is the ID with
+// each "/" replaced by "~" (which no project, environment or key holds; see
+// backend/firestorestore), with the ID still stored as a field; partition
+// key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
+// elsewhere (a composite index on Firestore). List is the query Scope = s, Key > "", ordered by Key,
 // projected onto every field but Sealed: listing never fetches a ciphertext.
 //
 // # Backends
@@ -169,7 +172,8 @@
 // sqlite:///PATH and postgres://... with backend/sqldocstore) and a keeper URL
 // (base64key://KEY; awskms://; gcpkms://; azurekeyvault://; hashivault://).
 // coffer links only memdocstore and localsecrets; blank-import the gocloud
-// driver of any other scheme:
+// driver of any other scheme (for firestore://, package
+// github.com/coffer-go/coffer/backend/firestorestore instead):
 //
 //	import (
 //		_ "gocloud.dev/docstore/mongodocstore"
@@ -177,8 +181,9 @@
 //	)
 //
 // Programs that hold a client rather than a URL use backend/mongostore
-// (OpenCollection, CreateIndex) or backend/dynamostore (CreateTable,
-// OpenCollection); backend/backendtest is the conformance suite every
+// (OpenCollection, CreateIndex), backend/dynamostore (CreateTable,
+// OpenCollection) or backend/firestorestore (OpenCollection);
+// backend/backendtest is the conformance suite every
 // backend passes.
 //
 // mem:// collections are in memory, shared by name within the process and

@@ -3,6 +3,7 @@ package firestorestore_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
+	"gocloud.dev/secrets/gcpkms"
 	"gocloud.dev/secrets/localsecrets"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -26,6 +28,7 @@ import (
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/backend/firestorestore"
+	"github.com/coffer-go/coffer/internal/gcpkmsstub"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -321,4 +324,103 @@ func FuzzDocumentName(f *testing.F) {
 			t.Fatalf("ID(DocumentName(%q)) = %q, %v", id, back, err)
 		}
 	})
+}
+
+// TestWithGCPKMSStandIn runs the GCP pair together: a Manager over the
+// Firestore emulator whose keyring is wrapped by gocloud's gcpkms keeper,
+// with Google's Cloud KMS client, against the in-repo stand-in of the Cloud
+// KMS API (internal/gcpkmsstub, not Google's service). Create, List,
+// Reveal, Update, a data-key rotation and re-seal, a cold Manager, a move
+// of the keyring to another KMS key, Delete.
+func TestWithGCPKMSStandIn(t *testing.T) {
+	c, host := client(t)
+	ctx := context.Background()
+	stub, err := gcpkmsstub.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stub.Close()
+	const ring = "projects/coffer-test/locations/global/keyRings/coffer/cryptoKeys/"
+	for _, k := range []string{"data-keys", "moved"} {
+		if err := stub.CreateKey(ring + k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kc, err := stub.NewClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	project := freshProject()
+	defer clearProject(host, project)
+	coll, err := firestorestore.OpenCollection(c, collPath(project, "secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	open := func(key string) *coffer.Manager {
+		t.Helper()
+		m, err := coffer.New(coll, gcpkms.OpenKeeper(kc, ring+key, nil), &coffer.Options{Project: "shop", Environment: "production"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Close() })
+		return m
+	}
+	m := open("data-keys")
+	values := map[string]coffer.Value{
+		"DATABASE_URL": "postgres://app:hunter2@db/app",
+		"TLS_CERT":     coffer.Value(strings.Repeat("-----BEGIN CERTIFICATE-----0123456789abcdef\n", 200)),
+	}
+	for _, k := range []string{"TLS_CERT", "DATABASE_URL"} {
+		if _, err := m.Create(ctx, coffer.NewSecret{Key: k, Value: values[k]}); err != nil {
+			t.Fatalf("Create %s: %v", k, err)
+		}
+	}
+	check := func(what string, m *coffer.Manager) {
+		t.Helper()
+		list, err := m.List(ctx)
+		if err != nil {
+			t.Fatalf("%s: List: %v", what, err)
+		}
+		if diff := cmp.Diff([]string{"DATABASE_URL", "TLS_CERT"}, backendtest.Keys(list)); diff != "" {
+			t.Errorf("%s: List (-want +got):\n%s", what, diff)
+		}
+		for k, want := range values {
+			if v, err := m.Reveal(ctx, k); err != nil || v != want {
+				t.Errorf("%s: Reveal(%s): %d bytes, %v; want %d bytes", what, k, len(v), err, len(want))
+			}
+		}
+	}
+	check("first Manager", m)
+	values["DATABASE_URL"] = "postgres://app:correct-horse@db/app"
+	if _, err := m.Update(ctx, "DATABASE_URL", coffer.Change{Value: values["DATABASE_URL"]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RotateDataKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := m.Reseal(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(coffer.ResealStats{KeyID: 2, Total: 2, Resealed: 2}, stats); diff != "" {
+		t.Errorf("Reseal (-want +got):\n%s", diff)
+	}
+	check("cold Manager", open("data-keys"))
+
+	moved := gcpkms.OpenKeeper(kc, ring+"moved", nil)
+	if err := m.ChangeKeeper(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	check("cold Manager on the moved keyring", open("moved"))
+	if _, err := open("data-keys").Reveal(ctx, "TLS_CERT"); !errors.Is(err, coffer.ErrDecrypt) {
+		t.Errorf("Reveal with the old KMS key after the move: %v, want ErrDecrypt", err)
+	}
+	if err := m.Delete(ctx, "TLS_CERT"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open("moved").Reveal(ctx, "TLS_CERT"); !errors.Is(err, coffer.ErrNotFound) {
+		t.Errorf("Reveal after Delete: %v, want ErrNotFound", err)
+	}
 }
