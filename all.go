@@ -5,7 +5,7 @@ import (
 	"errors"
 	"iter"
 
-	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // errStopped ends a scan whose consumer broke out of its loop.
@@ -29,7 +29,7 @@ func (m *Manager) All(ctx context.Context) iter.Seq2[Secret, error] {
 			yield(Secret{}, err)
 			return
 		}
-		err = m.scan(ctx, backend.MetadataFields, func(rec *backend.Record) error {
+		err = m.scan(ctx, layout.MetadataFields, func(rec *layout.Record) error {
 			if !yield(toSecret(rec), nil) {
 				return errStopped
 			}

@@ -9,9 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // collect ranges over seq, stopping after limit items (0: no limit).
@@ -122,7 +122,7 @@ func TestAllErrors(t *testing.T) {
 		mustCreate(t, e.m, "C", "v")
 		// A record another tool wrote badly: Version is not a number.
 		bad := map[string]any{
-			"ID": backend.ID("default", "default", "B"), "Scope": backend.Scope("default", "default"),
+			"ID": layout.ID("default", "default", "B"), "Scope": layout.Scope("default", "default"),
 			"Key": "B", "Version": "two",
 		}
 		if err := e.coll.Create(ctx, bad); err != nil {
@@ -157,7 +157,7 @@ func TestListNeverReadsSealed(t *testing.T) {
 	e := newEnv(t, nil)
 	mustCreate(t, e.m, "GOOD", "v")
 	garbage := map[string]any{
-		"ID": backend.ID("default", "default", "GARBAGE"), "Scope": backend.Scope("default", "default"),
+		"ID": layout.ID("default", "default", "GARBAGE"), "Scope": layout.Scope("default", "default"),
 		"Project": "default", "Environment": "default", "Key": "GARBAGE", "Version": 1,
 		"Sealed": int64(42), // not bytes at all: fetching it would fail to decode
 	}

@@ -11,8 +11,8 @@ import (
 	"gocloud.dev/docstore"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // These tests play an attacker who can read and write the database but holds
@@ -262,10 +262,10 @@ func TestTamperedKeyring(t *testing.T) {
 			}
 			defer m.Close()
 			mustCreate(t, m, "X", "x")
-			put(t, e.coll, raw(t, o.coll, backend.KeyringID))
+			put(t, e.coll, raw(t, o.coll, layout.KeyringID))
 		}},
 		{"deleted keyring", func(t *testing.T, e *env, kr map[string]any) {
-			if err := e.coll.Delete(ctx, backend.NewKeyringRecord()); err != nil {
+			if err := e.coll.Delete(ctx, layout.NewKeyringRecord()); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -273,7 +273,7 @@ func TestTamperedKeyring(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			mustCreate(t, e.m, "API_KEY", canary)
-			c.tamper(t, e, raw(t, e.coll, backend.KeyringID))
+			c.tamper(t, e, raw(t, e.coll, layout.KeyringID))
 			v, err := cold(t, e, "").Reveal(ctx, "API_KEY")
 			if err == nil {
 				t.Fatalf("Reveal opened a value (%d bytes) under a tampered keyring", len(v))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // Bits of FuzzStoredDocuments' shape argument: which stored fields get a
@@ -61,13 +62,13 @@ func FuzzStoredDocuments(f *testing.F) {
 		defer writer.Close()
 		mustCreate(t, writer, "API_KEY", canary)
 		mustCreate(t, writer, "OTHER", canary+"-other")
-		orig := map[string]any{"ID": backend.ID("default", "default", "API_KEY")}
+		orig := map[string]any{"ID": layout.ID("default", "default", "API_KEY")}
 		if err := coll.Get(ctx, orig); err != nil {
 			t.Fatal(err)
 		}
 
 		doc := map[string]any{
-			"ID": backend.ID("default", "default", "API_KEY"), "Scope": backend.Scope("default", "default"),
+			"ID": layout.ID("default", "default", "API_KEY"), "Scope": layout.Scope("default", "default"),
 			"Project": "default", "Environment": "default", "Key": key, "Description": desc, "Type": typ,
 			"CreatedAt": fixedNow, "UpdatedAt": fixedNow, "RotatedAt": fixedNow, "CreatedBy": desc, "UpdatedBy": "",
 			"Version": version, "Sealed": sealed,
@@ -89,7 +90,7 @@ func FuzzStoredDocuments(f *testing.F) {
 		}
 		if shape&shapeReplaceKeyring != 0 {
 			kr := map[string]any{
-				"ID": backend.KeyringID, "Scope": backend.KeyringScope, "Key": backend.KeyringKey, "Active": active,
+				"ID": layout.KeyringID, "Scope": layout.KeyringScope, "Key": layout.KeyringKey, "Active": active,
 				"Keys": []any{map[string]any{"ID": keyID, "Wrapped": wrapped, "CreatedAt": fixedNow}},
 			}
 			if shape&shapeKeysString != 0 {
@@ -100,7 +101,7 @@ func FuzzStoredDocuments(f *testing.F) {
 			}
 		}
 		if shape&shapeDeleteKeyring != 0 {
-			if err := coll.Delete(ctx, backend.NewKeyringRecord()); err != nil {
+			if err := coll.Delete(ctx, layout.NewKeyringRecord()); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,9 +1,12 @@
 package coffer
 
 import (
+	"context"
 	"errors"
+	"fmt"
 
 	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // Sentinel errors. Every error a Manager returns matches at most a few of
@@ -50,3 +53,67 @@ var (
 	// ErrClosed: the Manager has been closed.
 	ErrClosed = errors.New("coffer: manager is closed")
 )
+
+// storeError wraps a store failure. Context errors stay matchable with
+// errors.Is; a closed collection reads as ErrClosed.
+func storeError(op string, err error) error {
+	if layout.IsClosed(err) {
+		return fmt.Errorf("%w: %s: %w", ErrClosed, op, err)
+	}
+	return fmt.Errorf("coffer: %s: %w", op, err)
+}
+
+// keyringError maps a failure caused by a closed collection (the keyring
+// reads it on first use, on rotation and on keeper changes) to ErrClosed;
+// any other error passes unchanged. Operations that reach the store through
+// the keyring, or through both paths, map their result with it once.
+func keyringError(err error) error {
+	if err == nil || errors.Is(err, ErrClosed) || !layout.IsClosed(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrClosed, err)
+}
+
+// ErrorCode returns the stable snake_case code of the sentinel err matches:
+// "key_required", "not_found", "conflict", ... (see errorCodes); "canceled"
+// for a context that ended; "error" for anything else, and "" for nil. The
+// audit log's outcome and an HTTP layer's error codes both come from here,
+// so a code means the same everywhere.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, c := range errorCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "canceled"
+	}
+	return "error"
+}
+
+// errorCodes is the one table of sentinels and their codes. coffer's
+// sentinels are disjoint, so the order matters only for speed.
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{ErrKeyRequired, "key_required"},
+	{ErrValueRequired, "value_required"},
+	{ErrNoChanges, "no_changes"},
+	{ErrInvalidKey, "invalid_key"},
+	{ErrInvalidValue, "invalid_value"},
+	{ErrInvalidType, "invalid_type"},
+	{ErrDescriptionTooLong, "description_too_long"},
+	{ErrInvalidDescription, "invalid_description"},
+	{ErrValueTooLarge, "value_too_large"},
+	{ErrInvalidName, "invalid_name"},
+	{ErrInvalidOptions, "invalid_options"},
+	{ErrNotFound, "not_found"},
+	{ErrAlreadyExists, "already_exists"},
+	{ErrConflict, "conflict"},
+	{ErrDecrypt, "decrypt"},
+	{ErrClosed, "closed"},
+}

@@ -55,7 +55,7 @@ func ExampleManager_Create_validation() {
 	// Output:
 	// secret key is required; secret value is required
 	// true true
-	// invalid secret key: character '-' at position 3 is not allowed; use letters, digits and underscores
+	// invalid secret key: character '-' at position 4 is not allowed; use letters, digits and underscores
 }
 
 // Edit with an empty value keeps the value; saving nothing new is an error.

@@ -13,12 +13,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/internal/faults"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // faultOp is one operation walked through its failure points.
@@ -119,7 +120,7 @@ func (s *faultStore) state(t *testing.T) map[string]map[string]any {
 	out := backendtest.Snapshot(t, s.raw)
 	for id, doc := range out {
 		delete(doc, "DocstoreRevision")
-		if id == backend.KeyringID {
+		if id == layout.KeyringID {
 			var ids []string
 			for _, k := range doc["Keys"].([]any) {
 				k := k.(map[string]any)
@@ -191,11 +192,7 @@ func TestFailedCallLeavesEveryRecordOpen(t *testing.T) {
 // walkFaults runs every operation at every failure point for each mode and
 // returns how many points it tried. warm loads the keyring before arming.
 func walkFaults(t *testing.T, modes []faults.Mode, warm bool) int {
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(t)
 	defer keeper.Close()
 	points := 0
 	for _, op := range faultOps {
@@ -255,16 +252,16 @@ func sameOrUnopenable(want, got map[string]map[string]any) bool {
 // operation on an empty store that created the keyring and then failed.
 // The keyring is a prerequisite, created once for the collection.
 func keyringOnly(before, got map[string]map[string]any) bool {
-	if before[backend.KeyringID] != nil || got[backend.KeyringID] == nil {
+	if before[layout.KeyringID] != nil || got[layout.KeyringID] == nil {
 		return false
 	}
 	rest := map[string]map[string]any{}
 	for id, doc := range got {
-		if id != backend.KeyringID {
+		if id != layout.KeyringID {
 			rest[id] = doc
 		}
 	}
-	keys := got[backend.KeyringID]["Keys"].([]string)
+	keys := got[layout.KeyringID]["Keys"].([]string)
 	return cmp.Diff(before, rest) == "" && len(keys) == 1 && strings.HasSuffix(keys[0], "unwraps: true")
 }
 

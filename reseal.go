@@ -8,10 +8,9 @@ import (
 	"strings"
 
 	"gocloud.dev/docstore"
-	"gocloud.dev/gcerrors"
 
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // DefaultResealBatch is the number of records Reseal reads and writes per
@@ -83,6 +82,7 @@ var resealBeforeWrite func()
 // record to be left under an older key.
 func (m *Manager) Reseal(ctx context.Context, opts *ResealOptions) (stats ResealStats, err error) {
 	defer func() { m.audit(ctx, "reseal", "", err) }()
+	defer func() { err = keyringError(err) }()
 	if err := m.check(ctx); err != nil {
 		return ResealStats{}, err
 	}
@@ -141,13 +141,13 @@ type resealer struct {
 // active key, with only their key fields set. It reads just the fields
 // needed to tell (the envelope's header is in Sealed), and closes its
 // iterator before any write, which some stores need.
-func (r *resealer) plan(ctx context.Context) ([]*backend.Record, error) {
+func (r *resealer) plan(ctx context.Context) ([]*layout.Record, error) {
 	active := r.stats.KeyID
 	it := r.m.shared.coll.Query().Get(ctx, "ID", "Scope", "Project", "Environment", "Key", "Sealed")
 	defer it.Stop()
-	var todo []*backend.Record
+	var todo []*layout.Record
 	for {
-		rec := &backend.Record{}
+		rec := &layout.Record{}
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			return todo, nil
@@ -155,7 +155,7 @@ func (r *resealer) plan(ctx context.Context) ([]*backend.Record, error) {
 		if err != nil {
 			return nil, storeError("reseal: list", err)
 		}
-		if rec.Scope == backend.KeyringScope {
+		if rec.Scope == layout.KeyringScope {
 			continue
 		}
 		r.stats.Total++
@@ -170,26 +170,26 @@ func (r *resealer) plan(ctx context.Context) ([]*backend.Record, error) {
 		case env.KeyID == active:
 			r.stats.Skipped++
 		default:
-			todo = append(todo, &backend.Record{ID: rec.ID, Scope: rec.Scope, Key: rec.Key})
+			todo = append(todo, &layout.Record{ID: rec.ID, Scope: rec.Scope, Key: rec.Key})
 		}
 	}
 }
 
 // consistent reports whether a record's ID and Scope agree with its Project,
 // Environment and Key, the place its value is opened for.
-func consistent(rec *backend.Record) bool {
-	return rec.ID == backend.ID(rec.Project, rec.Environment, rec.Key) &&
-		rec.Scope == backend.Scope(rec.Project, rec.Environment)
+func consistent(rec *layout.Record) bool {
+	return rec.ID == layout.ID(rec.Project, rec.Environment, rec.Key) &&
+		rec.Scope == layout.Scope(rec.Project, rec.Environment)
 }
 
 // batch re-seals the records of keys (key fields only): one store round trip
 // to read them, one to write those that need it.
-func (r *resealer) batch(ctx context.Context, keys []*backend.Record) error {
+func (r *resealer) batch(ctx context.Context, keys []*layout.Record) error {
 	coll := r.m.shared.coll
-	recs := make([]*backend.Record, len(keys))
+	recs := make([]*layout.Record, len(keys))
 	reads := coll.Actions()
 	for i, k := range keys {
-		recs[i] = &backend.Record{ID: k.ID, Scope: k.Scope, Key: k.Key}
+		recs[i] = &layout.Record{ID: k.ID, Scope: k.Scope, Key: k.Key}
 		reads.Get(recs[i])
 	}
 	gone := map[int]bool{}
@@ -199,14 +199,14 @@ func (r *resealer) batch(ctx context.Context, keys []*backend.Record) error {
 			return storeError("reseal: read", err)
 		}
 		for _, e := range errs {
-			if gcerrors.Code(e.Err) != gcerrors.NotFound {
+			if !layout.IsNotFound(e.Err) {
 				return storeError("reseal: read", e.Err)
 			}
 			gone[e.Index] = true
 		}
 	}
 	writes := coll.Actions()
-	var written []*backend.Record
+	var written []*layout.Record
 	for i, rec := range recs {
 		if gone[i] {
 			r.stats.Gone++
@@ -234,7 +234,7 @@ func (r *resealer) batch(ctx context.Context, keys []*backend.Record) error {
 			return storeError("reseal: write", err)
 		}
 		for _, e := range errs {
-			if !backend.IsConflict(e.Err) {
+			if !layout.IsConflict(e.Err) {
 				return storeError("reseal: write", e.Err)
 			}
 			conflicted[e.Index] = true
@@ -255,7 +255,7 @@ func (r *resealer) batch(ctx context.Context, keys []*backend.Record) error {
 
 // reseal re-seals rec's value in place and says whether it changed. A value
 // that cannot be opened is counted as failed, not returned as an error.
-func (r *resealer) reseal(ctx context.Context, rec *backend.Record) (bool, error) {
+func (r *resealer) reseal(ctx context.Context, rec *layout.Record) (bool, error) {
 	if !consistent(rec) {
 		r.fail(rec.ID)
 		return false, nil
@@ -281,9 +281,9 @@ func (r *resealer) reseal(ctx context.Context, rec *backend.Record) (bool, error
 func (r *resealer) one(ctx context.Context, id, scope, key string) error {
 	coll := r.m.shared.coll
 	for range maxAttempts {
-		rec := &backend.Record{ID: id, Scope: scope, Key: key}
+		rec := &layout.Record{ID: id, Scope: scope, Key: key}
 		err := coll.Get(ctx, rec)
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if layout.IsNotFound(err) {
 			r.stats.Gone++
 			return nil
 		}
@@ -299,7 +299,7 @@ func (r *resealer) one(ctx context.Context, id, scope, key string) error {
 			r.stats.Resealed++
 			return nil
 		}
-		if !backend.IsConflict(err) {
+		if !layout.IsConflict(err) {
 			return storeError("reseal: write", err)
 		}
 	}

@@ -12,13 +12,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // clock is a settable Options.Now.
@@ -49,7 +49,7 @@ func keyIDs(t *testing.T, coll *docstore.Collection) map[string]uint32 {
 	it := coll.Query().Get(context.Background(), "ID", "Scope", "Sealed")
 	defer it.Stop()
 	for {
-		rec := &backend.Record{}
+		rec := &layout.Record{}
 		err := it.Next(context.Background(), rec)
 		if err == io.EOF {
 			return out
@@ -57,7 +57,7 @@ func keyIDs(t *testing.T, coll *docstore.Collection) map[string]uint32 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Scope == backend.KeyringScope {
+		if rec.Scope == layout.KeyringScope {
 			continue
 		}
 		env, err := crypto.Parse(rec.Sealed)
@@ -95,7 +95,7 @@ func fill(t *testing.T, m *coffer.Manager, places [][2]string, n int) map[string
 			key := fmt.Sprintf("KEY_%02d", i)
 			v := fmt.Sprintf("value %d of %s/%s", i, pe[0], pe[1])
 			mustCreate(t, em, key, v)
-			values[backend.ID(pe[0], pe[1], key)] = v
+			values[layout.ID(pe[0], pe[1], key)] = v
 		}
 	}
 	return values
@@ -371,7 +371,7 @@ func TestResealOptions(t *testing.T) {
 func copySealed(t *testing.T, coll *docstore.Collection, fromID, toID string) {
 	t.Helper()
 	ctx := context.Background()
-	from, to := &backend.Record{ID: fromID}, &backend.Record{ID: toID}
+	from, to := &layout.Record{ID: fromID}, &layout.Record{ID: toID}
 	if err := coll.Get(ctx, from); err != nil {
 		t.Fatal(err)
 	}
@@ -399,16 +399,12 @@ func TestChangeKeeper(t *testing.T) {
 	for id, v := range more {
 		values[id] = v
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	newLocal := localsecrets.NewKeeper(key)
+	newLocal := coffertest.RandomKeeper(t)
 	defer newLocal.Close()
 	counter := cryptotest.NewCountingKeeper(newLocal)
 	newKeeper := counter.Keeper()
 	secretsBefore := backendtest.Snapshot(t, e.coll)
-	delete(secretsBefore, backend.KeyringID)
+	delete(secretsBefore, layout.KeyringID)
 	if err := e.m.ChangeKeeper(ctx, newKeeper); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +414,7 @@ func TestChangeKeeper(t *testing.T) {
 		t.Errorf("ChangeKeeper of 2 data keys: %d Encrypt and %d Decrypt calls by the new keeper, want 2 and 2", got[0], got[1])
 	}
 	after := backendtest.Snapshot(t, e.coll)
-	delete(after, backend.KeyringID)
+	delete(after, layout.KeyringID)
 	if diff := cmp.Diff(secretsBefore, after); diff != "" {
 		t.Errorf("ChangeKeeper touched secret records (-before +after):\n%s", diff)
 	}

@@ -46,5 +46,5 @@ func (m *Manager) ChangeKeeper(ctx context.Context, newKeeper *secrets.Keeper) (
 	if newKeeper == nil {
 		return fmt.Errorf("%w: ChangeKeeper needs a keeper", ErrInvalidOptions)
 	}
-	return m.shared.keyring.ChangeKeeper(ctx, newKeeper)
+	return keyringError(m.shared.keyring.ChangeKeeper(ctx, newKeeper))
 }

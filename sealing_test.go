@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // TestTamperCopiedValue: a sealed value copied, in the raw store, onto
@@ -54,7 +54,7 @@ func TestTamperCopiedValue(t *testing.T) {
 	copySealed(t, e.coll, "default/default/API_KEY", "default/staging/API_KEY")
 	checkDecrypt("copied onto another environment", staging, "API_KEY")
 
-	old := &backend.Record{ID: "default/default/API_KEY"}
+	old := &layout.Record{ID: "default/default/API_KEY"}
 	if err := e.coll.Get(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestTamperCopiedValue(t *testing.T) {
 	if v, err := e.m.Reveal(ctx, "API_KEY"); err != nil || string(v) != canaries[3] {
 		t.Fatalf("Reveal of the new API_KEY = %v", err)
 	}
-	rec := &backend.Record{ID: "default/default/API_KEY"}
+	rec := &layout.Record{ID: "default/default/API_KEY"}
 	if err := e.coll.Get(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestKeyringFreshness(t *testing.T) {
 	// Within the interval no write reads the keyring document: with the
 	// document gone, writes still succeed; the first write after the
 	// interval reads it and finds it missing.
-	kr := backend.NewKeyringRecord()
+	kr := layout.NewKeyringRecord()
 	if err := e.coll.Get(ctx, kr); err != nil {
 		t.Fatal(err)
 	}

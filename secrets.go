@@ -2,256 +2,18 @@ package coffer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/coffer-go/coffer/internal/layout"
 	"gocloud.dev/docstore"
-	"gocloud.dev/secrets"
-
-	"github.com/coffer-go/coffer/backend"
-	"github.com/coffer-go/coffer/crypto"
 )
-
-// Value is a secret value. Every way of printing or encoding it — fmt verbs,
-// JSON, text and slog — shows "[REDACTED]"; convert it with string(v) where
-// the value itself is needed.
-type Value string
-
-const redacted = "[REDACTED]"
-
-// String returns "[REDACTED]".
-func (Value) String() string { return redacted }
-
-// GoString returns "[REDACTED]", for %#v.
-func (Value) GoString() string { return redacted }
-
-// Format writes "[REDACTED]" for every verb and flag.
-func (Value) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
-
-// MarshalJSON encodes the value as the JSON string "[REDACTED]".
-func (Value) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// MarshalText encodes the value as "[REDACTED]".
-func (Value) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
-// LogValue makes slog record "[REDACTED]".
-func (Value) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// Type says what kind of secret a record holds; it is shown on the Secrets
-// page. When NewSecret.Type is empty, it is inferred from the key (InferType).
-type Type string
-
-// The types the rules infer. Any other lower-case identifier may be set.
-const (
-	TypeAPIKey           Type = "api_key"
-	TypeConnectionString Type = "connection_string"
-	TypeToken            Type = "token"
-	TypePassword         Type = "password"
-	TypeCredential       Type = "credential"
-	TypeEncryptionKey    Type = "encryption_key"
-	TypeGeneric          Type = "generic"
-)
-
-// NewSecret is what Create takes: the Secrets page's "Add Secret" dialog.
-type NewSecret struct {
-	Key         string
-	Value       Value
-	Description string
-	Type        Type // empty: inferred from Key
-}
-
-// Change is what Update takes: the page's edit dialog. An empty Value keeps
-// the current value; a nil Description keeps the current description.
-type Change struct {
-	Value       Value
-	Description *string
-}
-
-// Secret is a secret's metadata. It never holds the value.
-type Secret struct {
-	Key         string
-	Description string
-	Project     string
-	Environment string
-	Type        Type
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	// RotatedAt is when the current value was set: CreatedAt until the value
-	// is first changed.
-	RotatedAt time.Time
-	CreatedBy string
-	UpdatedBy string
-	// Version is 1 at create and grows by one on each value change.
-	Version int
-}
-
-// Options configure a Manager. The zero value (or nil) gives the defaults.
-type Options struct {
-	Project          string           // "" means "default"; one platform may host many projects
-	Environment      string           // "" means "default"; e.g. "development", "staging", "production"
-	MaxValueBytes    int              // 0 means 65536
-	RequireUppercase bool             // enforce the UPPERCASE best practice as a rule
-	AuditLog         *slog.Logger     // nil: no audit events
-	Now              func() time.Time // nil: time.Now
-}
-
-// DefaultName is the project and environment used when Options leaves them empty.
-const DefaultName = "default"
 
 // maxAttempts bounds the read-modify-write retries of Update and Delete.
 const maxAttempts = 16
-
-// Manager manages the secrets of one project and environment. It is safe for
-// concurrent use. Managers made by Project and Environment share its
-// collection, keeper and keyring.
-type Manager struct {
-	shared *shared
-	opts   Options // resolved: names and limits set
-	scope  string
-	root   bool // made by New or Open: its Close closes the shared state
-	closed atomic.Bool
-}
-
-// shared is what every Manager derived from one New or Open has in common.
-type shared struct {
-	coll    *docstore.Collection
-	keyring *crypto.Keyring
-	closers []func() error // what Open opened, closed by the root's Close
-	closed  atomic.Bool
-	once    sync.Once
-}
-
-// New returns a Manager over coll, sealing values with data keys wrapped by
-// keeper. The caller keeps ownership of coll and keeper; Close does not close
-// them. coll must use coffer's layout (see backend.OpenCollection).
-func New(coll *docstore.Collection, keeper *secrets.Keeper, opts *Options) (*Manager, error) {
-	if coll == nil || keeper == nil {
-		return nil, fmt.Errorf("%w: New needs a collection and a keeper", ErrInvalidOptions)
-	}
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	m, err := newManager(&shared{coll: coll, keyring: crypto.NewKeyring(coll, keeper, o.Now)}, o)
-	if err != nil {
-		return nil, err
-	}
-	m.root = true
-	return m, nil
-}
-
-func newManager(sh *shared, o Options) (*Manager, error) {
-	var p problems
-	if o.Project == "" {
-		o.Project = DefaultName
-	}
-	if o.Environment == "" {
-		o.Environment = DefaultName
-	}
-	p.add(validateName("project", o.Project))
-	p.add(validateName("environment", o.Environment))
-	switch {
-	case o.MaxValueBytes == 0:
-		o.MaxValueBytes = DefaultMaxValueBytes
-	case o.MaxValueBytes < 0:
-		p.add(fmt.Errorf("%w: MaxValueBytes is %d; use 0 for the default or a positive limit", ErrInvalidOptions, o.MaxValueBytes))
-	}
-	if err := p.result(); err != nil {
-		return nil, err
-	}
-	return &Manager{shared: sh, opts: o, scope: backend.Scope(o.Project, o.Environment)}, nil
-}
-
-// Environment returns a Manager for another environment of the same project.
-// It shares this Manager's collection and keyring; closing it does not close
-// this one.
-func (m *Manager) Environment(name string) (*Manager, error) {
-	if name == "" {
-		return nil, fmt.Errorf("%w: environment name is empty", ErrInvalidName)
-	}
-	o := m.opts
-	o.Environment = name
-	return newManager(m.shared, o)
-}
-
-// Project returns a Manager for another project, in the environment of the
-// same name. Its secrets are fully separate from this project's.
-func (m *Manager) Project(name string) (*Manager, error) {
-	if name == "" {
-		return nil, fmt.Errorf("%w: project name is empty", ErrInvalidName)
-	}
-	o := m.opts
-	o.Project = name
-	return newManager(m.shared, o)
-}
-
-// Close closes the Manager. Closing the Manager that New or Open returned
-// closes every Manager derived from it, and what Open opened. Close is safe
-// to call more than once.
-func (m *Manager) Close() error {
-	m.closed.Store(true)
-	if !m.root {
-		return nil
-	}
-	var p problems
-	m.shared.once.Do(func() {
-		m.shared.closed.Store(true)
-		for _, c := range m.shared.closers {
-			p.add(c())
-		}
-	})
-	return p.result()
-}
-
-// check refuses work on a closed Manager or a done context, so even a store
-// that ignores contexts (memdocstore) honours cancellation.
-func (m *Manager) check(ctx context.Context) error {
-	if m.closed.Load() || m.shared.closed.Load() {
-		return ErrClosed
-	}
-	return ctx.Err()
-}
-
-// actorKey carries the actor of WithActor.
-type actorKey struct{}
-
-// WithActor returns a context whose operations are attributed to actor: it
-// becomes CreatedBy/UpdatedBy and the actor of audit events.
-func WithActor(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey{}, actor)
-}
-
-func actorOf(ctx context.Context) string {
-	a, _ := ctx.Value(actorKey{}).(string)
-	return a
-}
-
-func (m *Manager) now() time.Time {
-	// Stores keep times at different precisions (FerretDB keeps
-	// milliseconds); coffer keeps milliseconds everywhere so every backend
-	// returns the same Secret.
-	return m.opts.Now().UTC().Truncate(time.Millisecond)
-}
-
-// place is where a value of key, created at createdAt, is sealed: the
-// creation time tells the secret from an earlier one of the same key.
-func (m *Manager) place(key string, createdAt time.Time) crypto.Place {
-	return crypto.Place{Project: m.opts.Project, Environment: m.opts.Environment, Key: key, CreatedAt: createdAt}
-}
-
-func (m *Manager) record(key string) *backend.Record {
-	return backend.NewRecord(m.opts.Project, m.opts.Environment, key)
-}
 
 // Create adds a secret. Every problem with s is reported together; a
 // rejected call stores nothing. A taken key gives ErrAlreadyExists.
@@ -289,7 +51,7 @@ func (m *Manager) Create(ctx context.Context, s NewSecret) (sec Secret, err erro
 	rec.Version = 1
 	rec.Sealed = sealed
 	if err := m.shared.coll.Create(ctx, rec); err != nil {
-		if backend.IsAlreadyExists(err) {
+		if layout.IsAlreadyExists(err) {
 			return Secret{}, fmt.Errorf("%w: %q in %s", ErrAlreadyExists, s.Key, m.where())
 		}
 		return Secret{}, storeError("create", err)
@@ -300,7 +62,7 @@ func (m *Manager) Create(ctx context.Context, s NewSecret) (sec Secret, err erro
 // Get returns a secret's metadata, never its value.
 func (m *Manager) Get(ctx context.Context, key string) (sec Secret, err error) {
 	defer func() { m.audit(ctx, "get", key, err) }()
-	rec, err := m.get(ctx, key, backend.MetadataFields...)
+	rec, err := m.get(ctx, key, layout.MetadataFields...)
 	if err != nil {
 		return Secret{}, err
 	}
@@ -331,7 +93,7 @@ var (
 )
 
 // get reads one record (only fields, when given) after checking the key.
-func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldPath) (*backend.Record, error) {
+func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldPath) (*layout.Record, error) {
 	if err := m.check(ctx); err != nil {
 		return nil, err
 	}
@@ -340,7 +102,7 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 	}
 	rec := m.record(key)
 	if err := m.shared.coll.Get(ctx, rec, fields...); err != nil {
-		if backend.IsNotFound(err) {
+		if layout.IsNotFound(err) {
 			return nil, m.notFound(ctx, key)
 		}
 		return nil, storeError("read", err)
@@ -356,7 +118,7 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 		return nil, err
 	}
 	out = []Secret{}
-	err = m.scan(ctx, backend.MetadataFields, func(rec *backend.Record) error {
+	err = m.scan(ctx, layout.MetadataFields, func(rec *layout.Record) error {
 		out = append(out, toSecret(rec))
 		return nil
 	})
@@ -369,12 +131,12 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 // scan runs the keyed listing query of the Manager's scope, in key order.
 // It decodes every record into the same Record, so fn must copy what it
 // keeps (strings and the Sealed slice are fresh for each record).
-func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*backend.Record) error) error {
-	it := backend.ListQuery(m.shared.coll, m.scope).Get(ctx, fields...)
+func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*layout.Record) error) error {
+	it := layout.ListQuery(m.shared.coll, m.scope).Get(ctx, fields...)
 	defer it.Stop()
-	rec := &backend.Record{}
+	rec := &layout.Record{}
 	for {
-		*rec = backend.Record{} // no field of the previous record leaks into this one
+		*rec = layout.Record{} // no field of the previous record leaks into this one
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			return nil
@@ -451,7 +213,7 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 		if err == nil {
 			return toSecret(rec), nil
 		}
-		if !backend.IsConflict(err) {
+		if !layout.IsConflict(err) {
 			return Secret{}, storeError("update", err)
 		}
 		// Someone else wrote (or deleted) the record since we read it:
@@ -478,7 +240,7 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 		if err == nil {
 			return nil
 		}
-		if !backend.IsConflict(err) {
+		if !layout.IsConflict(err) {
 			return storeError("delete", err)
 		}
 	}
@@ -547,7 +309,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 		return nil, err
 	}
 	env = []string{}
-	err = m.scan(ctx, environFields, func(rec *backend.Record) error {
+	err = m.scan(ctx, environFields, func(rec *layout.Record) error {
 		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key, rec.CreatedAt), rec.Sealed)
 		if err != nil {
 			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), keyringError(err))
@@ -564,7 +326,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 // keys returns the stored keys of the scope, in order.
 func (m *Manager) keys(ctx context.Context) ([]string, error) {
 	var keys []string
-	err := m.scan(ctx, keyFields, func(rec *backend.Record) error {
+	err := m.scan(ctx, keyFields, func(rec *layout.Record) error {
 		keys = append(keys, rec.Key)
 		return nil
 	})
@@ -597,12 +359,7 @@ func fold(key string) string {
 	return strings.ToUpper(strings.ReplaceAll(key, "_", ""))
 }
 
-// where names the Manager's project and environment in messages.
-func (m *Manager) where() string {
-	return fmt.Sprintf("project %q, environment %q", m.opts.Project, m.opts.Environment)
-}
-
-func toSecret(r *backend.Record) Secret {
+func toSecret(r *layout.Record) Secret {
 	return Secret{
 		Key:         r.Key,
 		Description: r.Description,
@@ -616,75 +373,4 @@ func toSecret(r *backend.Record) Secret {
 		UpdatedBy:   r.UpdatedBy,
 		Version:     r.Version,
 	}
-}
-
-// storeError wraps a store failure. Context errors stay matchable with
-// errors.Is; a closed collection reads as ErrClosed.
-func storeError(op string, err error) error {
-	if backend.IsClosed(err) {
-		return fmt.Errorf("%w: %s: %w", ErrClosed, op, err)
-	}
-	return fmt.Errorf("coffer: %s: %w", op, err)
-}
-
-// keyringError maps a keyring failure caused by a closed collection (the
-// keyring reads it on first use and on rotation) to ErrClosed; any other
-// error passes unchanged.
-func keyringError(err error) error {
-	if backend.IsClosed(err) {
-		return fmt.Errorf("%w: %w", ErrClosed, err)
-	}
-	return err
-}
-
-// audit records one event per operation. Events hold the operation, where,
-// the key, the actor and the outcome; never a value (no error holds one).
-func (m *Manager) audit(ctx context.Context, op, key string, err error) {
-	log := m.opts.AuditLog
-	if log == nil {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("op", op),
-		slog.String("project", m.opts.Project),
-		slog.String("environment", m.opts.Environment),
-	}
-	if key != "" {
-		attrs = append(attrs, slog.String("key", key))
-	}
-	attrs = append(attrs, slog.String("actor", actorOf(ctx)))
-	level := slog.LevelInfo
-	if err == nil {
-		attrs = append(attrs, slog.String("outcome", "ok"))
-	} else {
-		level = slog.LevelWarn
-		attrs = append(attrs, slog.String("outcome", outcome(err)), slog.String("error", err.Error()))
-	}
-	log.LogAttrs(context.WithoutCancel(ctx), level, "coffer."+op, attrs...)
-}
-
-// outcome names the sentinel an error matches, for audit consumers.
-func outcome(err error) string {
-	for _, s := range sentinelNames {
-		if errors.Is(err, s.err) {
-			return s.name
-		}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return "canceled"
-	}
-	return "error"
-}
-
-var sentinelNames = []struct {
-	name string
-	err  error
-}{
-	{"key_required", ErrKeyRequired}, {"value_required", ErrValueRequired},
-	{"no_changes", ErrNoChanges}, {"invalid_key", ErrInvalidKey},
-	{"invalid_value", ErrInvalidValue}, {"invalid_type", ErrInvalidType},
-	{"description_too_long", ErrDescriptionTooLong}, {"invalid_description", ErrInvalidDescription},
-	{"value_too_large", ErrValueTooLarge}, {"not_found", ErrNotFound},
-	{"already_exists", ErrAlreadyExists}, {"conflict", ErrConflict},
-	{"decrypt", ErrDecrypt}, {"closed", ErrClosed},
 }

@@ -2,6 +2,7 @@ package coffer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -62,20 +63,21 @@ func validateKey(key string, requireUpper bool) error {
 	if len(key) > MaxKeyBytes {
 		return fmt.Errorf("%w: key is %d bytes, longer than %d", ErrInvalidKey, len(key), MaxKeyBytes)
 	}
-	for i := 0; i < len(key); {
+	// pos counts characters from 1, as a person reading the key does.
+	for i, pos := 0, 1; i < len(key); pos++ {
 		r, size := utf8.DecodeRuneInString(key[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
-			return fmt.Errorf("%w: byte 0x%02x at position %d is not valid UTF-8; use letters, digits and underscores", ErrInvalidKey, key[i], i)
+			return fmt.Errorf("%w: byte 0x%02x at position %d is not valid UTF-8; use letters, digits and underscores", ErrInvalidKey, key[i], pos)
 		case i == 0 && r >= '0' && r <= '9':
-			return fmt.Errorf("%w: %q starts with a digit; start with a letter or underscore", ErrInvalidKey, key)
+			return fmt.Errorf("%w: %q starts with a digit (%s); start with a letter or underscore", ErrInvalidKey, key, strconv.QuoteRune(r))
 		case r >= 'a' && r <= 'z':
 			if requireUpper {
-				return fmt.Errorf("%w: %q has lower-case %q at position %d; this project requires UPPERCASE keys such as %q", ErrInvalidKey, key, r, i, strings.ToUpper(key))
+				return fmt.Errorf("%w: %q has lower-case %s at position %d; this project requires UPPERCASE keys such as %q", ErrInvalidKey, key, strconv.QuoteRune(r), pos, strings.ToUpper(key))
 			}
 		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
 		default:
-			return fmt.Errorf("%w: character %q at position %d is not allowed; use letters, digits and underscores", ErrInvalidKey, r, i)
+			return fmt.Errorf("%w: character %s at position %d is not allowed; use letters, digits and underscores", ErrInvalidKey, strconv.QuoteRune(r), pos)
 		}
 		i += size
 	}
@@ -90,7 +92,7 @@ func validateValue(v Value, maxBytes int) error {
 		return fmt.Errorf("%w: value is %d bytes, the limit is %d", ErrValueTooLarge, len(v), maxBytes)
 	}
 	if i := strings.IndexByte(string(v), 0); i >= 0 {
-		return fmt.Errorf("%w: value holds a NUL byte at position %d, which an environment variable cannot carry", ErrInvalidValue, i)
+		return fmt.Errorf("%w: value holds a NUL byte at byte %d (counting from 1), which an environment variable cannot carry", ErrInvalidValue, i+1)
 	}
 	return nil
 }

@@ -61,14 +61,17 @@ func FuzzValidateKey(f *testing.F) {
 		}
 		msg := err.Error()
 		r, size := utf8.DecodeRuneInString(key[bad:])
+		// Positions count characters from 1: the runes before the bad byte,
+		// plus one (an invalid byte counts as one character).
+		pos := utf8.RuneCountInString(key[:bad]) + 1
 		var names string
 		switch {
 		case r == utf8.RuneError && size <= 1:
-			names = fmt.Sprintf("byte 0x%02x at position %d", key[bad], bad)
+			names = fmt.Sprintf("byte 0x%02x at position %d", key[bad], pos)
 		case bad == 0 && r >= '0' && r <= '9':
 			names = fmt.Sprintf("%q starts with a digit", key)
 		default:
-			names = fmt.Sprintf("%q at position %d", r, bad)
+			names = fmt.Sprintf("%q at position %d", r, pos)
 		}
 		if !strings.Contains(msg, names) {
 			t.Fatalf("validateKey(%q, %v) = %q; want it to name the offending character: %s", key, requireUpper, msg, names)

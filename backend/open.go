@@ -12,6 +12,7 @@ import (
 	"gocloud.dev/docstore/memdocstore"
 
 	"github.com/coffer-go/coffer/backend/claims"
+	"github.com/coffer-go/coffer/internal/layout"
 	"github.com/coffer-go/coffer/internal/openers"
 	"github.com/coffer-go/coffer/internal/redact"
 )
@@ -26,27 +27,27 @@ const ClaimsParam = "claims"
 // claims: secrets keeps them in secrets_claims.
 const ClaimsSuffix = "_claims"
 
-// The key fields of coffer's layout. Every driver is keyed by one of them;
-// helpers that open a collection from a client (backend/mongostore,
-// backend/dynamostore) use these names rather than spelling them again.
+// The key fields of coffer's layout: what a team names when it creates a
+// table or an index itself. Every driver is keyed by one of them.
 const (
 	// IDField is the key of memdocstore, MongoDB (stored as _id), Firestore
-	// (the document name) and coffer's SQL driver.
-	IDField = "ID"
+	// (the document name is derived from it: backend/firestorestore) and
+	// coffer's SQL driver.
+	IDField = layout.IDField
 	// PartitionKey is DynamoDB's partition (hash) key: all secrets of one
 	// project and environment share a partition.
-	PartitionKey = "Scope"
+	PartitionKey = layout.PartitionKey
 	// SortKey is DynamoDB's sort (range) key, so List is a keyed Query that
-	// returns keys in order.
-	SortKey = "Key"
+	// returns keys in order. Other stores index (PartitionKey, SortKey).
+	SortKey = layout.SortKey
 )
 
-// layout says, per URL scheme, which query parameters make a driver key its
+// driverLayout says, per URL scheme, which query parameters make a driver key its
 // documents the way coffer's Record expects. It is the one place the layout
 // per driver is written down. Drivers not linked into the program are still
 // named here: the user blank-imports the driver (as with any gocloud URL) and
 // OpenCollection adds the layout.
-var layout = map[string]url.Values{
+var driverLayout = map[string]url.Values{
 	// memdocstore takes its key field from the URL path: mem://NAME/ID.
 	"mem": nil,
 	// MongoDB, Amazon DocumentDB, Azure Cosmos DB (mongodocstore).
@@ -109,7 +110,7 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 	if err != nil {
 		return nil, redact.Error("coffer: open collection", rawURL, err)
 	}
-	params, ok := layout[u.Scheme]
+	params, ok := driverLayout[u.Scheme]
 	if !ok {
 		return nil, redact.Error("coffer: open collection", rawURL, fmt.Errorf("unsupported scheme; want one of mem, mongo, dynamodb, firestore, sqlite, postgres"))
 	}

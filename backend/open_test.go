@@ -36,7 +36,7 @@ func TestLayoutURLs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := applyLayout(u, layout[u.Scheme])
+		got, err := applyLayout(u, driverLayout[u.Scheme])
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("applyLayout(%s) = %v, %v; want an error saying %s", tt.in, got, err, tt.wantErr)

@@ -19,12 +19,13 @@ import (
 	_ "gocloud.dev/secrets/awskms" // awskms:// keepers, against local-kms
 
 	_ "github.com/coffer-go/coffer/backend/sqldocstore" // sqlite:// collections
-	"gocloud.dev/secrets/localsecrets"
+	"github.com/coffer-go/coffer/coffertest"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/layout"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -81,12 +82,8 @@ type keeperKind struct {
 }
 
 var keepers = []keeperKind{
-	{"local", func(testing.TB) (*secrets.Keeper, error) {
-		key, err := localsecrets.NewRandomKey()
-		if err != nil {
-			return nil, err
-		}
-		return localsecrets.NewKeeper(key), nil
+	{"local", func(tb testing.TB) (*secrets.Keeper, error) {
+		return coffertest.RandomKeeper(tb), nil
 	}},
 	{"awskms", func(tb testing.TB) (*secrets.Keeper, error) {
 		endpoint := testengine.Env(tb, "COFFER_KMS_ENDPOINT")
@@ -210,9 +207,9 @@ func randomBytes(b *testing.B, n int, printable bool) []byte {
 var benchTime = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // rawRecord is a record of the same shape as coffer's, in environment env.
-func rawRecord(env, key string, sealed []byte) *backend.Record {
-	return &backend.Record{
-		ID: backend.ID(project, env, key), Scope: backend.Scope(project, env),
+func rawRecord(env, key string, sealed []byte) *layout.Record {
+	return &layout.Record{
+		ID: layout.ID(project, env, key), Scope: layout.Scope(project, env),
 		Project: project, Environment: env, Key: key, Type: string(coffer.TypeGeneric),
 		CreatedAt: benchTime, UpdatedAt: benchTime, RotatedAt: benchTime,
 		Version: 1, Sealed: sealed,
@@ -220,7 +217,7 @@ func rawRecord(env, key string, sealed []byte) *backend.Record {
 }
 
 // naiveRecord seals the fixture's value with one keeper call.
-func (f *fixture) naiveRecord(ctx context.Context, key string) (*backend.Record, error) {
+func (f *fixture) naiveRecord(ctx context.Context, key string) (*layout.Record, error) {
 	sealed, err := f.keeper.Encrypt(ctx, []byte(f.value))
 	if err != nil {
 		return nil, err
@@ -270,8 +267,8 @@ func check(b *testing.B, err error) {
 }
 
 // rawGet reads a record's ID, CreatedAt and Sealed: the read Reveal makes.
-func rawGet(ctx context.Context, f *fixture, id string) (*backend.Record, error) {
-	rec := &backend.Record{ID: id}
+func rawGet(ctx context.Context, f *fixture, id string) (*layout.Record, error) {
+	rec := &layout.Record{ID: id}
 	return rec, f.coll.Get(ctx, rec, "ID", "CreatedAt", "Sealed")
 }
 
@@ -329,7 +326,7 @@ func BenchmarkRevealParallel(b *testing.B) {
 					case "coffer":
 						_, err = f.m.Reveal(ctx, f.keys[i%population])
 					case "naive":
-						var rec *backend.Record
+						var rec *layout.Record
 						if rec, err = rawGet(ctx, f, f.naiveIDs[i%population]); err == nil {
 							_, err = f.keeper.Decrypt(ctx, rec.Sealed)
 						}
@@ -351,8 +348,8 @@ func BenchmarkGet(b *testing.B) {
 		impl{"raw", func(b *testing.B, f *fixture) {
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				rec := &backend.Record{ID: f.rawIDs[i%population]}
-				check(b, f.coll.Get(ctx, rec, backend.MetadataFields...))
+				rec := &layout.Record{ID: f.rawIDs[i%population]}
+				check(b, f.coll.Get(ctx, rec, layout.MetadataFields...))
 			}
 		}},
 		impl{"coffer", func(b *testing.B, f *fixture) {
@@ -402,7 +399,7 @@ func BenchmarkUpdate(b *testing.B) {
 		return impl{name, func(b *testing.B, f *fixture) {
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				rec := &backend.Record{ID: ids(f)[i%population]}
+				rec := &layout.Record{ID: ids(f)[i%population]}
 				check(b, f.coll.Get(ctx, rec))
 				sealed, err := seal(ctx, f)
 				check(b, err)
@@ -444,7 +441,7 @@ func BenchmarkDelete(b *testing.B) {
 			}
 			b.StartTimer()
 			for i := range b.N {
-				check(b, f.coll.Delete(ctx, &backend.Record{ID: ids[i]}))
+				check(b, f.coll.Delete(ctx, &layout.Record{ID: ids[i]}))
 			}
 		}},
 		impl{"coffer", func(b *testing.B, f *fixture) {
@@ -509,11 +506,7 @@ func listFixtureFor(b *testing.B, st store, n int) *listFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(b)
 	m, err := coffer.New(coll, keeper, &coffer.Options{Project: project, Environment: "list"})
 	if err != nil {
 		b.Fatal(err)
@@ -551,16 +544,16 @@ func listFixtureFor(b *testing.B, st store, n int) *listFixture {
 
 // rawList runs List's projected, ordered query and decodes every record,
 // calling fn on each (nil: keep them all, as List does).
-func rawList(ctx context.Context, lf *listFixture, fn func(*backend.Record)) ([]*backend.Record, error) {
+func rawList(ctx context.Context, lf *listFixture, fn func(*layout.Record)) ([]*layout.Record, error) {
 	it := lf.coll.Query().
-		Where("Scope", "=", backend.Scope(project, "list")).
+		Where("Scope", "=", layout.Scope(project, "list")).
 		Where("Key", ">", "").
 		OrderBy("Key", docstore.Ascending).
-		Get(ctx, backend.MetadataFields...)
+		Get(ctx, layout.MetadataFields...)
 	defer it.Stop()
-	var out []*backend.Record
+	var out []*layout.Record
 	for {
-		rec := &backend.Record{}
+		rec := &layout.Record{}
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			return out, nil
@@ -671,7 +664,7 @@ func BenchmarkListMemory(b *testing.B) {
 				}
 				b.Run("impl=raw", func(b *testing.B) {
 					streamed(b, func(sample func()) {
-						_, err := rawList(ctx, lf, func(*backend.Record) { sample() })
+						_, err := rawList(ctx, lf, func(*layout.Record) { sample() })
 						check(b, err)
 					})
 				})
@@ -733,11 +726,7 @@ func resealFixtureFor(b *testing.B, st store) *resealFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(b)
 	counter := cryptotest.NewCountingKeeper(keeper)
 	m, err := coffer.New(coll, counter.Keeper(), &coffer.Options{Project: project, Environment: "reseal"})
 	if err != nil {
@@ -817,9 +806,9 @@ func BenchmarkReseal(b *testing.B) {
 // opening or sealing.
 func rawReseal(ctx context.Context, coll *docstore.Collection) error {
 	it := coll.Query().Get(ctx, "ID", "Scope", "Project", "Environment", "Key", "Sealed")
-	var todo []*backend.Record
+	var todo []*layout.Record
 	for {
-		rec := &backend.Record{}
+		rec := &layout.Record{}
 		err := it.Next(ctx, rec)
 		if err == io.EOF {
 			break
@@ -828,8 +817,8 @@ func rawReseal(ctx context.Context, coll *docstore.Collection) error {
 			it.Stop()
 			return err
 		}
-		if rec.Scope != backend.KeyringScope {
-			todo = append(todo, &backend.Record{ID: rec.ID})
+		if rec.Scope != layout.KeyringScope {
+			todo = append(todo, &layout.Record{ID: rec.ID})
 		}
 	}
 	it.Stop()

@@ -1,7 +1,7 @@
 // Package benchmarks measures what coffer costs over the store it sits on.
 //
 // Each benchmark runs coffer's operation beside its baselines, on the same
-// collection and document shape (backend.Record), as sub-benchmarks named
+// collection and document shape (layout.Record), as sub-benchmarks named
 // impl=raw (the bare docstore calls the operation needs, with no validation
 // or sealing: the floor), impl=coffer, and impl=naive (each value sealed by
 // its own keeper call, the design coffer's envelope replaces). scripts/bench

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // pairedImpl is one form of an operation, run once per call on record i.
@@ -122,7 +122,7 @@ func BenchmarkPaired(b *testing.B) {
 		eachFixture(b, func(b *testing.B, f *fixture) {
 			pairs(b,
 				pairedImpl{"raw", func(ctx context.Context, i int) error {
-					return f.coll.Get(ctx, &backend.Record{ID: f.rawIDs[i%population]}, backend.MetadataFields...)
+					return f.coll.Get(ctx, &layout.Record{ID: f.rawIDs[i%population]}, layout.MetadataFields...)
 				}},
 				pairedImpl{"coffer", func(ctx context.Context, i int) error {
 					_, err := f.m.Get(ctx, f.keys[i%population])
@@ -155,7 +155,7 @@ func BenchmarkPaired(b *testing.B) {
 	b.Run("op=Update", func(b *testing.B) {
 		eachFixture(b, func(b *testing.B, f *fixture) {
 			rawUpdate := func(ctx context.Context, id string, sealed []byte) error {
-				rec := &backend.Record{ID: id}
+				rec := &layout.Record{ID: id}
 				if err := f.coll.Get(ctx, rec); err != nil {
 					return err
 				}

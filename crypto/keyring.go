@@ -11,11 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coffer-go/coffer/internal/layout"
 	"gocloud.dev/docstore"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/secrets"
-
-	"github.com/coffer-go/coffer/backend"
 )
 
 // RefreshInterval bounds how long a Keyring keeps sealing under a data key
@@ -156,9 +155,9 @@ func (k *Keyring) Load(ctx context.Context) error {
 
 func (k *Keyring) loadLocked(ctx context.Context) error {
 	readAt := k.now()
-	rec := backend.NewKeyringRecord()
+	rec := layout.NewKeyringRecord()
 	err := k.coll.Get(ctx, rec)
-	if backend.IsNotFound(err) {
+	if layout.IsNotFound(err) {
 		k.mu.RLock()
 		had := len(k.keys) > 0
 		k.mu.RUnlock()
@@ -187,12 +186,12 @@ func (k *Keyring) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := backend.NewKeyringRecord()
+	rec := layout.NewKeyringRecord()
 	rec.Active = 1
-	rec.Keys = []backend.WrappedKey{{ID: 1, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)}}
+	rec.Keys = []layout.WrappedKey{{ID: 1, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)}}
 	err = k.coll.Create(ctx, rec)
-	if backend.IsAlreadyExists(err) {
-		rec = backend.NewKeyringRecord()
+	if layout.IsAlreadyExists(err) {
+		rec = layout.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return fmt.Errorf("coffer: read keyring: %w", err)
 		}
@@ -229,7 +228,7 @@ func (k *Keyring) wrap(ctx context.Context, id uint32, key []byte) ([]byte, erro
 // install unwraps the keys of rec that are not in memory yet (known holds
 // plaintext keys the caller already has) and makes rec.Active active; rec was
 // read (or written) at readAt. The caller holds loadMu.
-func (k *Keyring) install(ctx context.Context, rec *backend.KeyringRecord, known map[uint32][]byte, readAt time.Time) error {
+func (k *Keyring) install(ctx context.Context, rec *layout.KeyringRecord, known map[uint32][]byte, readAt time.Time) error {
 	k.mu.RLock()
 	have := make(map[uint32]bool, len(k.keys))
 	for id := range k.keys {
@@ -305,7 +304,7 @@ func unwrapError(id uint32, err error) error {
 // data key, and every value would be lost. A key whose bytes are those this
 // keyring unwrapped costs nothing; a changed one (another process moved the
 // keyring to a new keeper) costs one keeper Decrypt.
-func (k *Keyring) checkStored(ctx context.Context, rec *backend.KeyringRecord) error {
+func (k *Keyring) checkStored(ctx context.Context, rec *layout.KeyringRecord) error {
 	for _, w := range rec.Keys {
 		id, err := keyID(w.ID)
 		if err != nil {
@@ -344,7 +343,7 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 	defer k.loadMu.Unlock()
 	for range maxRotateAttempts {
 		readAt := k.now()
-		rec := backend.NewKeyringRecord()
+		rec := layout.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return 0, fmt.Errorf("coffer: read keyring: %w", err)
 		}
@@ -370,13 +369,13 @@ func (k *Keyring) Rotate(ctx context.Context) (uint32, error) {
 		if err != nil {
 			return 0, err
 		}
-		rec.Keys = append(rec.Keys, backend.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
+		rec.Keys = append(rec.Keys, layout.WrappedKey{ID: next, Wrapped: wrapped, CreatedAt: k.now().UTC().Truncate(time.Millisecond)})
 		rec.Active = next
 		err = k.coll.Replace(ctx, rec)
 		switch {
 		case err == nil:
 			return id, k.install(ctx, rec, map[uint32][]byte{id: key}, readAt)
-		case backend.IsConflict(err):
+		case layout.IsConflict(err):
 			// Another process changed the keyring since the read (some
 			// drivers report a stale revision as NotFound): read again.
 			continue

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"gocloud.dev/gcerrors"
+	"github.com/coffer-go/coffer/internal/layout"
 	"gocloud.dev/secrets"
-
-	"github.com/coffer-go/coffer/backend"
 )
 
 // Reseal returns sealed, which belongs at p, sealed again under the active
@@ -67,7 +65,7 @@ func (k *Keyring) ChangeKeeper(ctx context.Context, newKeeper *secrets.Keeper) e
 	defer k.loadMu.Unlock()
 	for range maxRotateAttempts {
 		readAt := k.now()
-		rec := backend.NewKeyringRecord()
+		rec := layout.NewKeyringRecord()
 		if err := k.coll.Get(ctx, rec); err != nil {
 			return fmt.Errorf("coffer: read keyring: %w", err)
 		}
@@ -76,15 +74,15 @@ func (k *Keyring) ChangeKeeper(ctx context.Context, newKeeper *secrets.Keeper) e
 			return err
 		}
 		err = k.coll.Replace(ctx, rec)
-		switch gcerrors.Code(err) {
-		case gcerrors.OK:
+		switch {
+		case err == nil:
 			k.keeper = newKeeper
 			err = k.install(ctx, rec, plain, readAt)
 			for _, key := range plain {
 				clear(key)
 			}
 			return err
-		case gcerrors.FailedPrecondition, gcerrors.NotFound:
+		case layout.IsConflict(err):
 			// The keyring changed since the read (a rotation): start over
 			// so the new key is re-wrapped too.
 			for _, key := range plain {
@@ -100,7 +98,7 @@ func (k *Keyring) ChangeKeeper(ctx context.Context, newKeeper *secrets.Keeper) e
 
 // rewrap replaces, in rec, every key's wrapping by one of newKeeper, and
 // returns the plaintext keys by id.
-func (k *Keyring) rewrap(ctx context.Context, rec *backend.KeyringRecord, newKeeper *secrets.Keeper) (map[uint32][]byte, error) {
+func (k *Keyring) rewrap(ctx context.Context, rec *layout.KeyringRecord, newKeeper *secrets.Keeper) (map[uint32][]byte, error) {
 	plain := make(map[uint32][]byte, len(rec.Keys))
 	fail := func(err error) (map[uint32][]byte, error) {
 		for _, key := range plain {
@@ -143,7 +141,7 @@ func (k *Keyring) rewrap(ctx context.Context, rec *backend.KeyringRecord, newKee
 
 // checkKeeper makes sure this Keyring's keeper wraps rec's keys, by
 // unwrapping the active one.
-func (k *Keyring) checkKeeper(ctx context.Context, rec *backend.KeyringRecord) error {
+func (k *Keyring) checkKeeper(ctx context.Context, rec *layout.KeyringRecord) error {
 	for _, w := range rec.Keys {
 		if w.ID != rec.Active {
 			continue

@@ -10,8 +10,8 @@ import (
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/secrets/localsecrets"
 
-	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/internal/faults"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // TestWrapChecked: whichever keeper call of keyring creation or rotation
@@ -53,7 +53,7 @@ func TestWrapChecked(t *testing.T) {
 				fired := in.Fired()
 				in.Disarm()
 				where := fmt.Sprintf("%v at keeper call %d (%s), rotate %v", mode, n, fired, rotate)
-				stored := backend.NewKeyringRecord()
+				stored := layout.NewKeyringRecord()
 				getErr := coll.Get(ctx, stored)
 				switch {
 				case opErr != nil && !rotate:

@@ -13,19 +13,18 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
-	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // testStaleWritesAreConflicts: a Replace or Delete carrying a revision that
-// is no longer current does not apply, and backend.IsConflict says so —
+// is no longer current does not apply, and layout.IsConflict says so —
 // whatever code the driver uses (mongodocstore answers a stale Replace with
 // NotFound). The other classifications coffer relies on are checked too.
 func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	e := newEnv(t, h, nil)
 	ctx := context.Background()
 	mustCreate(t, e.m, "K", "v1")
-	newRec := func() *backend.Record { return backend.NewRecord(coffer.DefaultName, coffer.DefaultName, "K") }
+	newRec := func() *layout.Record { return layout.NewRecord(coffer.DefaultName, coffer.DefaultName, "K") }
 	stale := newRec()
 	if err := e.coll.Get(ctx, stale); err != nil {
 		t.Fatal(err)
@@ -39,7 +38,7 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	r.Description = "stale"
 	err := e.coll.Replace(ctx, &r)
 	t.Logf("stale Replace: code %v", gcerrors.Code(err))
-	if !backend.IsConflict(err) {
+	if !layout.IsConflict(err) {
 		t.Errorf("stale Replace: %v (code %v); want a conflict", err, gcerrors.Code(err))
 	}
 	Unchanged(t, e.coll, after)
@@ -47,7 +46,7 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	d := *stale
 	err = e.coll.Delete(ctx, &d)
 	t.Logf("stale Delete: code %v", gcerrors.Code(err))
-	if !backend.IsConflict(err) {
+	if !layout.IsConflict(err) {
 		t.Errorf("stale Delete: %v (code %v); want a conflict", err, gcerrors.Code(err))
 	}
 	Unchanged(t, e.coll, after)
@@ -65,7 +64,7 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	r = *current
 	err = e.coll.Replace(ctx, &r)
 	t.Logf("Replace of a deleted document: code %v", gcerrors.Code(err))
-	if !backend.IsConflict(err) {
+	if !layout.IsConflict(err) {
 		t.Errorf("Replace of a deleted document: %v (code %v); want a conflict", err, gcerrors.Code(err))
 	}
 	// Deleting what is already gone may succeed (memdocstore) or conflict;
@@ -73,20 +72,20 @@ func testStaleWritesAreConflicts(t *testing.T, h Harness) {
 	d = *current
 	err = e.coll.Delete(ctx, &d)
 	t.Logf("Delete of a deleted document: code %v", gcerrors.Code(err))
-	if err != nil && !backend.IsConflict(err) {
+	if err != nil && !layout.IsConflict(err) {
 		t.Errorf("Delete of a deleted document: %v (code %v); want success or a conflict", err, gcerrors.Code(err))
 	}
 	Unchanged(t, e.coll, gone)
 
 	// Get of a missing document and Create of a taken key.
 	err = e.coll.Get(ctx, newRec())
-	if !backend.IsNotFound(err) || backend.IsAlreadyExists(err) {
+	if !layout.IsNotFound(err) || layout.IsAlreadyExists(err) {
 		t.Errorf("Get of a missing document: %v (code %v); want not found", err, gcerrors.Code(err))
 	}
 	mustCreate(t, e.m, "TAKEN", "v")
-	rec := backend.NewRecord(coffer.DefaultName, coffer.DefaultName, "TAKEN")
+	rec := layout.NewRecord(coffer.DefaultName, coffer.DefaultName, "TAKEN")
 	err = e.coll.Create(ctx, rec)
-	if !backend.IsAlreadyExists(err) || backend.IsConflict(err) {
+	if !layout.IsAlreadyExists(err) || layout.IsConflict(err) {
 		t.Errorf("Create of a taken key: %v (code %v); want already exists", err, gcerrors.Code(err))
 	}
 }
@@ -228,7 +227,7 @@ func testUpdateOfDeletedSecret(t *testing.T, h Harness) {
 	if !errors.Is(err, coffer.ErrNotFound) || errors.Is(err, coffer.ErrConflict) {
 		t.Errorf("Update of a secret deleted meanwhile: %v; want ErrNotFound", err)
 	}
-	if _, ok := Snapshot(t, e.coll)[backend.ID(coffer.DefaultName, coffer.DefaultName, "K")]; ok {
+	if _, ok := Snapshot(t, e.coll)[layout.ID(coffer.DefaultName, coffer.DefaultName, "K")]; ok {
 		t.Error("the stale Update brought the deleted record back")
 	}
 }
@@ -418,100 +417,4 @@ func testRacingCreates(t *testing.T, h Harness) {
 		t.Fatalf("wins %d, already-exists %d; want 1 and %d", wins.Load(), exists.Load(), racers-1)
 	}
 	wantReveal(t, e.m, "RACE", winner.Load().(coffer.Value))
-}
-
-// testConcurrentManagersShareKeyring: Managers starting cold on one
-// collection at once agree on a single keyring.
-func testConcurrentManagersShareKeyring(t *testing.T, h Harness) {
-	e := newEnv(t, h, nil)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m, err := coffer.New(e.coll, e.keeper, nil)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer m.Close()
-			if _, err := m.Create(ctx, coffer.NewSecret{Key: fmt.Sprint("K", i), Value: "v"}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	for i := range 8 {
-		wantReveal(t, e.m, fmt.Sprint("K", i), "v")
-	}
-	kr := backend.NewKeyringRecord()
-	if err := e.coll.Get(ctx, kr); err != nil {
-		t.Fatal(err)
-	}
-	if len(kr.Keys) != 1 || kr.Active != 1 {
-		t.Errorf("keyring has %d keys, active %d; want one key, active 1", len(kr.Keys), kr.Active)
-	}
-}
-
-// keyIDOf returns the data-key id a stored secret is sealed under.
-func keyIDOf(t *testing.T, e *env, key string) uint32 {
-	t.Helper()
-	rec := backend.NewRecord(coffer.DefaultName, coffer.DefaultName, key)
-	if err := e.coll.Get(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
-	env, err := crypto.Parse(rec.Sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env.KeyID
-}
-
-// testRotateDataKey: rotation adds a data key that seals new values while
-// old values still open; racing rotations (revision-checked keyring
-// writes) both land.
-func testRotateDataKey(t *testing.T, h Harness) {
-	e := newEnv(t, h, nil)
-	ctx := context.Background()
-	other := e.other(t, nil)
-	mustCreate(t, e.m, "OLD", "sealed under key 1")
-	if err := e.m.RotateDataKey(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, e.m, "NEW", "sealed under key 2")
-	if got := [2]uint32{keyIDOf(t, e, "OLD"), keyIDOf(t, e, "NEW")}; got != [2]uint32{1, 2} {
-		t.Errorf("key ids %v, want [1 2]", got)
-	}
-	// other loaded the keyring before the rotation; meeting key 2 reloads it.
-	for _, m := range []*coffer.Manager{e.m, other} {
-		wantReveal(t, m, "OLD", "sealed under key 1")
-		wantReveal(t, m, "NEW", "sealed under key 2")
-	}
-	// Rotations from two Managers at once both land: neither overwrites
-	// the other's new key.
-	done := make(chan error, 2)
-	for _, m := range []*coffer.Manager{e.m, other} {
-		go func() { done <- m.RotateDataKey(ctx) }()
-	}
-	for range 2 {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
-	kr := backend.NewKeyringRecord()
-	if err := e.coll.Get(ctx, kr); err != nil {
-		t.Fatal(err)
-	}
-	if len(kr.Keys) != 4 || kr.Active != 4 {
-		t.Errorf("keyring has %d keys, active %d; want 4 and 4", len(kr.Keys), kr.Active)
-	}
-	fresh := e.other(t, nil)
-	if _, err := fresh.Update(ctx, "OLD", coffer.Change{Value: "now under key 4"}); err != nil {
-		t.Fatal(err)
-	}
-	if id := keyIDOf(t, e, "OLD"); id != 4 {
-		t.Errorf("updated value sealed under key %d, want 4", id)
-	}
-	wantReveal(t, e.m, "OLD", "now under key 4")
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // testListSortedMetadataOnly: List returns the scope's secrets in byte
@@ -151,7 +151,7 @@ func testProjectsAndEnvironmentsAreIsolated(t *testing.T, h Harness) {
 		t.Errorf("Get = %+v, %v", s, err)
 	}
 	ids := keysOfMap(Snapshot(t, e.coll))
-	want := []string{backend.KeyringID, "blog/production/DATABASE_URL", "shop-x/production/DATABASE_URL",
+	want := []string{layout.KeyringID, "blog/production/DATABASE_URL", "shop-x/production/DATABASE_URL",
 		"shop/development/DATABASE_URL", "shop/productionx/DATABASE_URL"}
 	sort.Strings(want)
 	if diff := cmp.Diff(want, ids); diff != "" {
@@ -207,7 +207,7 @@ func testRequire(t *testing.T, h Harness) {
 	}
 	want := `secret not found: "database_url" in project "default", environment "default"; did you mean DATABASE_URL?; ` +
 		`secret not found: "JWT_SIGNING_KEY" in project "default", environment "default"; ` +
-		`invalid secret key: character '-' at position 3 is not allowed; use letters, digits and underscores`
+		`invalid secret key: character '-' at position 4 is not allowed; use letters, digits and underscores`
 	if err.Error() != want {
 		t.Errorf("Require message\n got %s\nwant %s", err, want)
 	}

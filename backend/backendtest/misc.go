@@ -11,21 +11,29 @@ import (
 	"testing"
 
 	"github.com/coffer-go/coffer"
+	"gocloud.dev/secrets"
 )
 
 // callEvery calls each operation of m once (on key K) and returns each
-// error by operation name.
-func callEvery(ctx context.Context, m *coffer.Manager) map[string]error {
+// call's error by name. keeper is given to ChangeKeeper.
+func callEvery(ctx context.Context, m *coffer.Manager, keeper *secrets.Keeper) map[string]error {
 	calls := map[string]error{}
 	_, calls["Create"] = m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
 	_, calls["Get"] = m.Get(ctx, "K")
 	_, calls["Reveal"] = m.Reveal(ctx, "K")
 	_, calls["List"] = m.List(ctx)
+	calls["All"] = errors.New("All yielded nothing")
+	for _, err := range m.All(ctx) {
+		calls["All"] = err
+		break
+	}
 	_, calls["Update"] = m.Update(ctx, "K", coffer.Change{Value: "x"})
 	calls["Delete"] = m.Delete(ctx, "K")
 	calls["Require"] = m.Require(ctx, "K")
 	_, calls["Environ"] = m.Environ(ctx)
 	calls["RotateDataKey"] = m.RotateDataKey(ctx)
+	_, calls["Reseal"] = m.Reseal(ctx, nil)
+	calls["ChangeKeeper"] = m.ChangeKeeper(ctx, keeper)
 	return calls
 }
 
@@ -35,7 +43,7 @@ func testContextCanceled(t *testing.T, h Harness) {
 	before := Snapshot(t, e.coll)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	calls := callEvery(ctx, e.m)
+	calls := callEvery(ctx, e.m, e.keeper)
 	for name, err := range calls {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context: %v, want context.Canceled", name, err)
@@ -65,7 +73,7 @@ func testClose(t *testing.T, h Harness) {
 	if err := e.m.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	calls := callEvery(ctx, e.m)
+	calls := callEvery(ctx, e.m, e.keeper)
 	_, calls["child List"] = child2.List(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, coffer.ErrClosed) {
@@ -82,23 +90,15 @@ func testClosedCollection(t *testing.T, h Harness) {
 	e := newEnv(t, h, nil)
 	ctx := context.Background()
 	mustCreate(t, e.m, "K", "v")
-	// cold has never read the keyring: its first call needs the store.
 	cold := e.other(t, nil)
 	if err := e.coll.Close(); err != nil {
 		t.Fatal(err)
 	}
-	calls := map[string]error{}
-	_, calls["cold Create"] = cold.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
-	_, calls["cold Reveal"] = cold.Reveal(ctx, "K")
-	_, calls["Create"] = e.m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
-	_, calls["Get"] = e.m.Get(ctx, "K")
-	_, calls["Reveal"] = e.m.Reveal(ctx, "K")
-	_, calls["List"] = e.m.List(ctx)
-	_, calls["Update"] = e.m.Update(ctx, "K", coffer.Change{Value: "x"})
-	calls["Delete"] = e.m.Delete(ctx, "K")
-	calls["Require"] = e.m.Require(ctx, "K")
-	_, calls["Environ"] = e.m.Environ(ctx)
-	calls["RotateDataKey"] = e.m.RotateDataKey(ctx)
+	calls := callEvery(ctx, e.m, e.keeper)
+	// cold has never read the keyring: each of its calls needs the store.
+	for name, err := range callEvery(ctx, cold, e.keeper) {
+		calls["cold "+name] = err
+	}
 	for name, err := range calls {
 		if !errors.Is(err, coffer.ErrClosed) || errors.Is(err, coffer.ErrNotFound) {
 			t.Errorf("%s on a closed collection: %v, want ErrClosed", name, err)

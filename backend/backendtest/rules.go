@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // caseManager returns a Manager for one table case: on e's collection, in
@@ -47,14 +47,14 @@ func testCreateRules(t *testing.T, h Harness) {
 		{name: "key required", in: coffer.NewSecret{Value: "v"}, wantErrs: []error{coffer.ErrKeyRequired}, wantMsg: "secret key is required"},
 		{name: "value required", in: coffer.NewSecret{Key: "K"}, wantErrs: []error{coffer.ErrValueRequired}, wantMsg: "secret value is required"},
 		{name: "key and value required", in: coffer.NewSecret{}, wantErrs: []error{coffer.ErrKeyRequired, coffer.ErrValueRequired}, wantMsg: "secret key is required; secret value is required"},
-		{name: "hyphen", in: coffer.NewSecret{Key: "API-KEY", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"'-'", "position 3"}},
+		{name: "hyphen", in: coffer.NewSecret{Key: "API-KEY", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"character '-' at position 4"}},
 		{name: "dot", in: coffer.NewSecret{Key: "a.b", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"'.'"}},
 		{name: "space", in: coffer.NewSecret{Key: "MY KEY", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"' '"}},
 		{name: "slash", in: coffer.NewSecret{Key: "A/B", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"'/'"}},
 		{name: "NUL in key", in: coffer.NewSecret{Key: "A\x00B", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{`'\x00'`}},
-		{name: "non-ASCII letter", in: coffer.NewSecret{Key: "CLÉ", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"'É'", "position 2"}},
-		{name: "invalid UTF-8", in: coffer.NewSecret{Key: "K\xff", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"0xff", "position 1"}},
-		{name: "leading digit", in: coffer.NewSecret{Key: "1PASSWORD", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"starts with a digit"}},
+		{name: "non-ASCII letter", in: coffer.NewSecret{Key: "CLÉ", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"character 'É' at position 3"}},
+		{name: "invalid UTF-8", in: coffer.NewSecret{Key: "K\xff", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"byte 0xff at position 2"}},
+		{name: "leading digit", in: coffer.NewSecret{Key: "1PASSWORD", Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{`"1PASSWORD" starts with a digit ('1')`}},
 		{name: "257 bytes", in: coffer.NewSecret{Key: long(257, "K"), Value: "v"}, wantErrs: []error{coffer.ErrInvalidKey}, wantIn: []string{"257 bytes"}},
 		{name: "256 bytes", in: coffer.NewSecret{Key: long(256, "K"), Value: "v"}, wantType: coffer.TypeGeneric},
 		{name: "leading underscore and digits", in: coffer.NewSecret{Key: "_K2_3", Value: "v"}, wantType: coffer.TypeGeneric},
@@ -64,7 +64,7 @@ func testCreateRules(t *testing.T, h Harness) {
 		{name: "value at 64 KiB", in: coffer.NewSecret{Key: "BIG", Value: coffer.Value(long(65536, "x"))}, wantType: coffer.TypeGeneric},
 		{name: "value over 64 KiB", in: coffer.NewSecret{Key: "BIG", Value: coffer.Value(long(65537, "x"))}, wantErrs: []error{coffer.ErrValueTooLarge}, wantIn: []string{"65537", "65536"}},
 		{name: "MaxValueBytes", opts: &coffer.Options{MaxValueBytes: 8}, in: coffer.NewSecret{Key: "K", Value: "123456789"}, wantErrs: []error{coffer.ErrValueTooLarge}, wantIn: []string{"9 bytes", "limit is 8"}},
-		{name: "NUL in value", in: coffer.NewSecret{Key: "K", Value: "ab\x00c"}, wantErrs: []error{coffer.ErrInvalidValue}, wantIn: []string{"NUL", "position 2"}},
+		{name: "NUL in value", in: coffer.NewSecret{Key: "K", Value: "ab\x00c"}, wantErrs: []error{coffer.ErrInvalidValue}, wantIn: []string{"NUL byte at byte 3"}},
 		{name: "description 1024 characters", in: coffer.NewSecret{Key: "K", Value: "v", Description: long(1024, "é")}, wantType: coffer.TypeGeneric},
 		{name: "description 1025 characters", in: coffer.NewSecret{Key: "K", Value: "v", Description: long(1025, "d")}, wantErrs: []error{coffer.ErrDescriptionTooLong}, wantIn: []string{"1025"}},
 		{name: "description not UTF-8", in: coffer.NewSecret{Key: "K", Value: "v", Description: "caf\xe9"}, wantErrs: []error{coffer.ErrInvalidDescription}},
@@ -304,7 +304,7 @@ func testStoredLayout(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	docs := Snapshot(t, e.coll)
-	if diff := cmp.Diff([]string{backend.KeyringID, "shop/prod/DATABASE_URL"}, keysOfMap(docs)); diff != "" {
+	if diff := cmp.Diff([]string{layout.KeyringID, "shop/prod/DATABASE_URL"}, keysOfMap(docs)); diff != "" {
 		t.Fatalf("stored IDs (-want +got):\n%s", diff)
 	}
 	doc := docs["shop/prod/DATABASE_URL"]
@@ -327,16 +327,16 @@ func testStoredLayout(t *testing.T, h Harness) {
 	if fmt.Sprint(doc["Version"]) != "1" {
 		t.Errorf("stored Version %v (%T), want 1", doc["Version"], doc["Version"])
 	}
-	kr := docs[backend.KeyringID]
-	if fmt.Sprint(kr["Scope"]) != backend.KeyringScope || fmt.Sprint(kr["Key"]) != backend.KeyringKey {
-		t.Errorf("keyring document Scope %v, Key %v; want %q, %q", kr["Scope"], kr["Key"], backend.KeyringScope, backend.KeyringKey)
+	kr := docs[layout.KeyringID]
+	if fmt.Sprint(kr["Scope"]) != layout.KeyringScope || fmt.Sprint(kr["Key"]) != layout.KeyringKey {
+		t.Errorf("keyring document Scope %v, Key %v; want %q, %q", kr["Scope"], kr["Key"], layout.KeyringScope, layout.KeyringKey)
 	}
-	// The record reads back through backend.Record, as other tools read it.
-	rec := backend.NewRecord("shop", "prod", "DATABASE_URL")
+	// The record reads back through layout.Record, as other tools read it.
+	rec := layout.NewRecord("shop", "prod", "DATABASE_URL")
 	if err := e.coll.Get(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Scope != backend.Scope("shop", "prod") || rec.Key != "DATABASE_URL" || len(rec.Sealed) == 0 || rec.DocstoreRevision == nil {
+	if rec.Scope != layout.Scope("shop", "prod") || rec.Key != "DATABASE_URL" || len(rec.Sealed) == 0 || rec.DocstoreRevision == nil {
 		t.Errorf("record %+v", rec)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/backend/dynamostore"
+	"github.com/coffer-go/coffer/internal/layout"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -89,7 +90,7 @@ func TestListIsKeyedQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer coll.Close()
-	plan, err := backend.ListQuery(coll, backend.Scope("shop", "production")).Plan(backend.MetadataFields...)
+	plan, err := layout.ListQuery(coll, layout.Scope("shop", "production")).Plan(layout.MetadataFields...)
 	if err != nil {
 		t.Fatal(err)
 	}

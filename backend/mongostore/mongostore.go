@@ -54,7 +54,7 @@ func OpenCollection(coll *mongo.Collection) (*docstore.Collection, error) {
 }
 
 // CreateIndex creates the index on (Scope, Key) that serves coffer's
-// listing query (backend.ListQuery) without a collection scan. It is safe
+// listing query (layout.ListQuery) without a collection scan. It is safe
 // to call again: an index that already exists with the same keys is kept.
 func CreateIndex(ctx context.Context, coll *mongo.Collection) error {
 	_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{

@@ -25,6 +25,7 @@ import (
 
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/crypto"
+	"github.com/coffer-go/coffer/internal/layout"
 )
 
 // Harness makes the keepers of one conformance run.
@@ -233,7 +234,7 @@ func testTamperedWrappedKey(t *testing.T, k1, _ *secrets.Keeper) {
 	ctx := context.Background()
 	coll := newColl(t)
 	sealed := mustSeal(t, crypto.NewKeyring(coll, k1, clock), here, []byte("value"))
-	rec := backend.NewKeyringRecord()
+	rec := layout.NewKeyringRecord()
 	if err := coll.Get(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

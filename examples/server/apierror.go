@@ -36,28 +36,27 @@ type fieldError struct {
 // details go to the server log (coffer's errors never hold a value).
 var internalError = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "Internal server error"}
 
-// sentinels maps each coffer sentinel to its stable code, the status it
-// answers with, and the request field it belongs to. The order matters only
-// where an error could match two sentinels; coffer's sentinels are disjoint.
+// sentinels maps each coffer sentinel to the status it answers with and the
+// request field it belongs to; its code is coffer.ErrorCode's, the same the
+// audit log records. coffer's sentinels are disjoint.
 var sentinels = []struct {
 	err    error
-	code   string
 	status int
 	field  string
 }{
-	{coffer.ErrKeyRequired, "key_required", http.StatusUnprocessableEntity, "key"},
-	{coffer.ErrInvalidKey, "invalid_key", http.StatusUnprocessableEntity, "key"},
-	{coffer.ErrValueRequired, "value_required", http.StatusUnprocessableEntity, "value"},
-	{coffer.ErrValueTooLarge, "value_too_large", http.StatusRequestEntityTooLarge, "value"},
-	{coffer.ErrInvalidValue, "invalid_value", http.StatusUnprocessableEntity, "value"},
-	{coffer.ErrDescriptionTooLong, "description_too_long", http.StatusUnprocessableEntity, "description"},
-	{coffer.ErrInvalidDescription, "invalid_description", http.StatusUnprocessableEntity, "description"},
-	{coffer.ErrInvalidType, "invalid_type", http.StatusUnprocessableEntity, "type"},
-	{coffer.ErrNoChanges, "no_changes", http.StatusUnprocessableEntity, ""},
-	{coffer.ErrNotFound, "not_found", http.StatusNotFound, "key"},
-	{coffer.ErrAlreadyExists, "already_exists", http.StatusConflict, "key"},
-	{coffer.ErrConflict, "conflict", http.StatusConflict, ""},
-	{coffer.ErrClosed, "unavailable", http.StatusServiceUnavailable, ""},
+	{coffer.ErrKeyRequired, http.StatusUnprocessableEntity, "key"},
+	{coffer.ErrInvalidKey, http.StatusUnprocessableEntity, "key"},
+	{coffer.ErrValueRequired, http.StatusUnprocessableEntity, "value"},
+	{coffer.ErrValueTooLarge, http.StatusRequestEntityTooLarge, "value"},
+	{coffer.ErrInvalidValue, http.StatusUnprocessableEntity, "value"},
+	{coffer.ErrDescriptionTooLong, http.StatusUnprocessableEntity, "description"},
+	{coffer.ErrInvalidDescription, http.StatusUnprocessableEntity, "description"},
+	{coffer.ErrInvalidType, http.StatusUnprocessableEntity, "type"},
+	{coffer.ErrNoChanges, http.StatusUnprocessableEntity, ""},
+	{coffer.ErrNotFound, http.StatusNotFound, "key"},
+	{coffer.ErrAlreadyExists, http.StatusConflict, "key"},
+	{coffer.ErrConflict, http.StatusConflict, ""},
+	{coffer.ErrClosed, http.StatusServiceUnavailable, ""},
 }
 
 // fromCoffer turns an error of a coffer Manager into the API's answer: one
@@ -99,10 +98,10 @@ func classify(err error) (fieldError, int, bool) {
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {
 			msg := capitalize(err.Error())
-			if s.code == "unavailable" {
+			if s.err == coffer.ErrClosed {
 				msg = "The server is shutting down"
 			}
-			return fieldError{Field: s.field, Code: s.code, Message: msg}, s.status, true
+			return fieldError{Field: s.field, Code: coffer.ErrorCode(s.err), Message: msg}, s.status, true
 		}
 	}
 	return fieldError{}, 0, false

@@ -74,7 +74,7 @@
 //	not_found                            404  field key ("did you mean KEY?" when a key differs only in case)
 //	already_exists                       409  field key
 //	conflict                             409  the record kept changing; try again
-//	unavailable                          503  the Manager is closed
+//	closed                               503  the Manager is closed
 //	invalid_environment                  400  field env
 //	invalid_json, unknown_field          400
 //	unsupported_media_type               415

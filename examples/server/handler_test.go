@@ -92,7 +92,7 @@ func TestAPI(t *testing.T) {
 		{name: "get is scoped by environment", req: request("GET", "/api/secrets/STRIPE_API_KEY?env=development", "", bearer),
 			wantStatus: 404, wantBody: notFound("STRIPE_API_KEY", "development", "")},
 		{name: "get an invalid key", req: request("GET", "/api/secrets/bad-key", "", bearer),
-			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '-' at position 3 is not allowed; use letters, digits and underscores`))},
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '-' at position 4 is not allowed; use letters, digits and underscores`))},
 		{name: "get in an unknown environment", req: request("GET", "/api/secrets/DATABASE_URL?env=qa", "", bearer),
 			wantStatus: 400, wantBody: badEnv},
 
@@ -114,17 +114,17 @@ func TestAPI(t *testing.T) {
 		{name: "create without a value", req: request("POST", "/api/secrets", `{"key":"API_TOKEN"}`, bearer),
 			wantStatus: 422, wantBody: errorBody(problem("value", "value_required", "Secret value is required"))},
 		{name: "create with a bad key", req: request("POST", "/api/secrets", `{"key":"STRIPE-KEY","value":"v"}`, bearer),
-			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '-' at position 6 is not allowed; use letters, digits and underscores`))},
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '-' at position 7 is not allowed; use letters, digits and underscores`))},
 		{name: "create with a key starting with a digit", req: request("POST", "/api/secrets", `{"key":"1KEY","value":"v"}`, bearer),
-			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: "1KEY" starts with a digit; start with a letter or underscore`))},
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: "1KEY" starts with a digit ('1'); start with a letter or underscore`))},
 		{name: "create with a value too large", req: request("POST", "/api/secrets", `{"key":"BIG","value":"`+tooLarge+`"}`, bearer),
 			wantStatus: 413, wantBody: errorBody(problem("value", "value_too_large", "Secret value is too large: value is 65537 bytes, the limit is 65536"))},
 		{name: "create with a bad key and a value too large", req: request("POST", "/api/secrets", `{"key":"a b","value":"`+tooLarge+`"}`, bearer),
 			wantStatus: 422, wantBody: errorBody(
-				problem("key", "invalid_key", `Invalid secret key: character ' ' at position 1 is not allowed; use letters, digits and underscores`),
+				problem("key", "invalid_key", `Invalid secret key: character ' ' at position 2 is not allowed; use letters, digits and underscores`),
 				problem("value", "value_too_large", "Secret value is too large: value is 65537 bytes, the limit is 65536"))},
 		{name: "create with a NUL byte in the value", req: request("POST", "/api/secrets", `{"key":"K","value":"a\u0000b"}`, bearer),
-			wantStatus: 422, wantBody: errorBody(problem("value", "invalid_value", "Invalid secret value: value holds a NUL byte at position 1, which an environment variable cannot carry"))},
+			wantStatus: 422, wantBody: errorBody(problem("value", "invalid_value", "Invalid secret value: value holds a NUL byte at byte 2 (counting from 1), which an environment variable cannot carry"))},
 		{name: "create with a description too long", req: request("POST", "/api/secrets", `{"key":"K","value":"v","description":"`+longDescription+`"}`, bearer),
 			wantStatus: 422, wantBody: errorBody(problem("description", "description_too_long", "Description is too long: description is 1025 characters, the limit is 1024"))},
 		{name: "create with a bad type", req: request("POST", "/api/secrets", `{"key":"K","value":"v","type":"Password"}`, bearer),
@@ -187,7 +187,7 @@ func TestAPI(t *testing.T) {
 		{name: "delete is scoped by environment", req: request("DELETE", "/api/secrets/STRIPE_API_KEY?env=staging", "", bearer),
 			wantStatus: 404, wantBody: notFound("STRIPE_API_KEY", "staging", "")},
 		{name: "delete an invalid key", req: request("DELETE", "/api/secrets/a.b", "", bearer),
-			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '.' at position 1 is not allowed; use letters, digits and underscores`))},
+			wantStatus: 422, wantBody: errorBody(problem("key", "invalid_key", `Invalid secret key: character '.' at position 2 is not allowed; use letters, digits and underscores`))},
 
 		// Routing.
 		{name: "PUT is not allowed", req: request("PUT", "/api/secrets/DATABASE_URL", `{"value":"v"}`, bearer),
@@ -275,7 +275,7 @@ func TestServerErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := f.serve(request("GET", "/api/secrets", "", bearer))
-		want := errorBody(problem("", "unavailable", "The server is shutting down"))
+		want := errorBody(problem("", "closed", "The server is shutting down"))
 		if diff := cmp.Diff(any(want), decode(t, w.Body.Bytes())); w.Code != 503 || diff != "" {
 			t.Errorf("status %d, want 503; body (-want +got):\n%s", w.Code, diff)
 		}

@@ -14,13 +14,12 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/coffer-go/coffer/internal/layout"
 	"gocloud.dev/docstore"
 	"gocloud.dev/docstore/driver"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/secrets"
 	secretsdriver "gocloud.dev/secrets/driver"
-
-	"github.com/coffer-go/coffer/backend"
 )
 
 // ErrInjected is the error of an injected failure. The wrappers report it as
@@ -281,8 +280,8 @@ func corrupt(doc driver.Document) {
 	}
 	if v, err := doc.GetField("Keys"); err == nil {
 		switch keys := v.(type) {
-		case []backend.WrappedKey:
-			bad := append([]backend.WrappedKey(nil), keys...)
+		case []layout.WrappedKey:
+			bad := append([]layout.WrappedKey(nil), keys...)
 			for i := range bad {
 				bad[i].Wrapped = flip(bad[i].Wrapped)
 			}

@@ -1,6 +1,8 @@
-// Package backend owns coffer's stored layout: the document a secret is kept
-// in, the reserved keyring document, and how each gocloud docstore driver is
-// opened so that its key fields match that layout.
+// Package layout is coffer's stored layout: the document a secret is kept
+// in, the reserved keyring document, the listing query, and the one place
+// driver error codes are read. Package backend opens each gocloud docstore
+// driver so that its key fields match this layout; the schema itself is
+// documented in the root package's doc.go.
 //
 // # Record
 //
@@ -15,12 +17,24 @@
 // The keyring lives under Scope "#coffer", which no project/environment pair
 // can take because project and environment names never contain "/" and every
 // secret's Scope does.
-package backend
+package layout
 
 import (
 	"time"
 
 	"gocloud.dev/docstore"
+)
+
+// The key fields of the layout. Every driver is keyed by one of them;
+// package backend re-exports them for teams that create tables themselves.
+const (
+	// IDField is the key of memdocstore, MongoDB (stored as _id), Firestore
+	// (the document name) and coffer's SQL driver.
+	IDField = "ID"
+	// PartitionKey is DynamoDB's partition (hash) key.
+	PartitionKey = "Scope"
+	// SortKey is DynamoDB's sort (range) key.
+	SortKey = "Key"
 )
 
 // Record is the stored form of one secret.
