@@ -27,14 +27,7 @@ var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // fixed clock unless opts sets one.
 func newEnv(t *testing.T, opts *coffer.Options) *env {
 	t.Helper()
-	var o coffer.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Now == nil {
-		o.Now = func() time.Time { return fixedNow }
-	}
-	f := coffertest.New(t, nil, &o)
+	f := coffertest.New(t, nil, coffertest.WithClock(opts, fixedNow))
 	return &env{m: f.Manager, coll: f.Collection, keeper: f.Keeper, audit: f.Audit}
 }
 

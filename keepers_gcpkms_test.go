@@ -15,6 +15,7 @@ import (
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/internal/gcpkmsstub"
+	"github.com/coffer-go/coffer/internal/keepertest"
 )
 
 // No emulator of Cloud KMS exists: these tests run gocloud's gcpkms keeper,
@@ -63,14 +64,14 @@ func gcpManager(ctx context.Context, client *kms.KeyManagementClient, collURL, k
 // keyring starts under the key data-keys and moves to the key moved.
 func TestGCPKMSStandIn(t *testing.T) {
 	_, client := startGCPKMS(t)
-	keeperFlow(t, flowKeepers{
-		open: func(ctx context.Context, collURL string, moved bool, opts *coffer.Options) (*coffer.Manager, error) {
+	keepertest.FlowWith(t, keepertest.Keepers{
+		Open: func(ctx context.Context, collURL string, moved bool, opts *coffer.Options) (*coffer.Manager, error) {
 			if moved {
 				return gcpManager(ctx, client, collURL, "moved", opts)
 			}
 			return gcpManager(ctx, client, collURL, "data-keys", opts)
 		},
-		moved: func(context.Context) (*secrets.Keeper, error) {
+		Moved: func(context.Context) (*secrets.Keeper, error) {
 			return gcpkms.OpenKeeper(client, gcpKeyRing+"moved", nil), nil
 		},
 	})
@@ -82,7 +83,7 @@ func TestGCPKMSStandIn(t *testing.T) {
 func TestGCPKMSWrongKeyName(t *testing.T) {
 	_, client := startGCPKMS(t)
 	ctx := context.Background()
-	collURL := memURL(t)
+	collURL := keepertest.MemURL(t)
 	m, err := gcpManager(ctx, client, collURL, "data-keyz", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +115,7 @@ func TestGCPKMSWrongKeyName(t *testing.T) {
 func TestGCPKMSDisabledKey(t *testing.T) {
 	stub, client := startGCPKMS(t)
 	ctx := context.Background()
-	collURL := memURL(t)
+	collURL := keepertest.MemURL(t)
 	warm, err := gcpManager(ctx, client, collURL, "data-keys", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func TestGCPKMSDisabledKey(t *testing.T) {
 func TestGCPKMSKeyRotation(t *testing.T) {
 	stub, client := startGCPKMS(t)
 	ctx := context.Background()
-	collURL := memURL(t)
+	collURL := keepertest.MemURL(t)
 	m, err := gcpManager(ctx, client, collURL, "data-keys", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
@@ -70,6 +71,19 @@ func New(t testing.TB, coll *docstore.Collection, opts *coffer.Options) *Env {
 		_ = coll.Close() // the test may have closed it already
 	})
 	return &Env{Manager: m, Collection: coll, Keeper: keeper, Audit: audit}
+}
+
+// WithClock returns a copy of opts (nil: the defaults) whose clock reads now,
+// unless opts already sets one: for tests that compare times exactly.
+func WithClock(opts *coffer.Options, now time.Time) *coffer.Options {
+	var o coffer.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return now }
+	}
+	return &o
 }
 
 // RandomKeeper returns a local keeper with a new random key. The caller

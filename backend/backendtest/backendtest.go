@@ -117,14 +117,7 @@ func newEnv(t *testing.T, h Harness, opts *coffer.Options) *env {
 	if err != nil {
 		t.Fatalf("make collection: %v", err)
 	}
-	var o coffer.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Now == nil {
-		o.Now = func() time.Time { return FixedNow }
-	}
-	f := coffertest.New(t, coll, &o)
+	f := coffertest.New(t, coll, coffertest.WithClock(opts, FixedNow))
 	return &env{m: f.Manager, coll: f.Collection, keeper: f.Keeper, audit: f.Audit}
 }
 
