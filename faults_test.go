@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -118,8 +119,16 @@ func (s *faultStore) state(t *testing.T) map[string]map[string]any {
 	m := s.manager(t)
 	defer m.Close()
 	out := backendtest.Snapshot(t, s.raw)
+	versions := map[string]map[string]any{}
 	for id, doc := range out {
 		delete(doc, "DocstoreRevision")
+		if layout.IsHistoryScope(fmt.Sprint(doc["Scope"])) {
+			// Version documents count as what Versions and RevealVersion
+			// show of them, below: one an interrupted write left behind
+			// is not part of any secret.
+			delete(out, id)
+			continue
+		}
 		if id == layout.KeyringID {
 			var ids []string
 			for _, k := range doc["Keys"].([]any) {
@@ -138,13 +147,29 @@ func (s *faultStore) state(t *testing.T) map[string]map[string]any {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := em.Reveal(ctx, doc["Key"].(string))
+		key := doc["Key"].(string)
+		v, err := em.Reveal(ctx, key)
 		if err != nil {
 			doc["Sealed"] = "DOES NOT OPEN: " + err.Error()
 		} else {
 			doc["Sealed"] = "opens to " + string(v)
 		}
+		vs, err := em.Versions(ctx, key)
+		if err != nil {
+			t.Fatalf("Versions(%s): %v", id, err)
+		}
+		for _, ver := range vs[1:] {
+			d := map[string]any{"Version": ver.Version, "CreatedAt": ver.CreatedAt, "CreatedBy": ver.CreatedBy}
+			v, err := em.RevealVersion(ctx, key, ver.Version)
+			if err != nil {
+				d["Sealed"] = "DOES NOT OPEN: " + err.Error()
+			} else {
+				d["Sealed"] = "opens to " + string(v)
+			}
+			versions[fmt.Sprintf("%s@%d", id, ver.Version)] = d
+		}
 	}
+	maps.Copy(out, versions)
 	return out
 }
 
