@@ -274,11 +274,19 @@ func testVersionsPruning(t *testing.T, h Harness) {
 		mustUpdate(t, ctx, e.m, "TOKEN", coffer.Change{Value: coffer.Value(fmt.Sprint("v", i))})
 		envelopes[fmt.Sprint("version ", i)] = envelope(t, e.coll, "TOKEN")
 	}
-	if diff := cmp.Diff([]int{6, 5, 4}, versionNumbers(mustVersions(t, e.m, "TOKEN"))); diff != "" {
-		t.Errorf("Versions (-want +got):\n%s", diff)
-	}
+	// Checked before any Versions call, which would destroy what the value
+	// changes failed to prune.
 	if diff := cmp.Diff(versionIDs("TOKEN", 4, 5), historyIDs(t, e.coll, "TOKEN")); diff != "" {
 		t.Errorf("stored version documents (-want +got):\n%s", diff)
+	}
+	destroyed := map[string][]byte{}
+	for n := 1; n <= 3; n++ {
+		name := fmt.Sprint("version ", n)
+		destroyed[name] = envelopes[name]
+	}
+	noneStored(t, e.coll, destroyed)
+	if diff := cmp.Diff([]int{6, 5, 4}, versionNumbers(mustVersions(t, e.m, "TOKEN"))); diff != "" {
+		t.Errorf("Versions (-want +got):\n%s", diff)
 	}
 	for n := 1; n <= 3; n++ {
 		wantNoVersion(t, e.m, "TOKEN", n)
@@ -289,12 +297,6 @@ func testVersionsPruning(t *testing.T, h Harness) {
 	for n := 4; n <= 6; n++ {
 		wantRevealVersion(t, e.m, "TOKEN", n, coffer.Value(fmt.Sprint("v", n)))
 	}
-	destroyed := map[string][]byte{}
-	for n := 1; n <= 3; n++ {
-		name := fmt.Sprint("version ", n)
-		destroyed[name] = envelopes[name]
-	}
-	noneStored(t, e.coll, destroyed)
 
 	// A Manager keeping more does not bring pruned versions back; one
 	// keeping fewer prunes on its next Versions, and destroys them.
@@ -389,6 +391,8 @@ func testVersionsDeleteDestroysAll(t *testing.T, h Harness) {
 	for _, sameTime := range []bool{true, false} {
 		t.Run(fmt.Sprint("recreated in the same millisecond: ", sameTime), func(t *testing.T) {
 			envs := fill("AGAIN", "old-")
+			oldVersion2 := Snapshot(t, e.coll)[layout.VersionID(coffer.DefaultName, coffer.DefaultName, "AGAIN", 2)]
+			delete(oldVersion2, "DocstoreRevision")
 			if err := e.coll.Delete(ctx, layout.NewRecord(coffer.DefaultName, coffer.DefaultName, "AGAIN")); err != nil {
 				t.Fatal(err)
 			}
@@ -402,15 +406,17 @@ func testVersionsDeleteDestroysAll(t *testing.T, h Harness) {
 				clock.step()
 			}
 			mustCreate(t, e.m, "AGAIN", "new-1")
-			if diff := cmp.Diff([]int{1}, versionNumbers(mustVersions(t, e.m, "AGAIN"))); diff != "" {
-				t.Errorf("Versions of the new secret (-want +got):\n%s", diff)
-			}
+			// Reveals and rollbacks first: Versions destroys what it
+			// finds of the earlier secret.
 			wantRevealVersion(t, e.m, "AGAIN", 1, "new-1")
 			for n := 2; n <= 4; n++ {
 				wantNoVersion(t, e.m, "AGAIN", n)
 				if _, err := e.m.Rollback(ctx, "AGAIN", n); !errors.Is(err, coffer.ErrNotFound) {
 					t.Errorf("Rollback of the new secret to its predecessor's version %d: %v", n, err)
 				}
+			}
+			if diff := cmp.Diff([]int{1}, versionNumbers(mustVersions(t, e.m, "AGAIN"))); diff != "" {
+				t.Errorf("Versions of the new secret (-want +got):\n%s", diff)
 			}
 			mustUpdate(t, ctx, e.m, "AGAIN", coffer.Change{Value: "new-2"})
 			mustUpdate(t, ctx, e.m, "AGAIN", coffer.Change{Value: "new-3"})
@@ -422,6 +428,21 @@ func testVersionsDeleteDestroysAll(t *testing.T, h Harness) {
 			}
 			wantNoVersion(t, e.m, "AGAIN", 4)
 			noneStored(t, e.coll, envs) // overwritten, or destroyed by Versions
+			if !sameTime {
+				// The earlier secret's version 2 put back over the new
+				// one's (a store that replays a document): it is not the
+				// new secret's, so it is not found rather than opened.
+				if err := e.coll.Put(ctx, oldVersion2); err != nil {
+					t.Fatal(err)
+				}
+				_, err := e.m.RevealVersion(ctx, "AGAIN", 2)
+				if !errors.Is(err, coffer.ErrNotFound) || errors.Is(err, coffer.ErrDecrypt) {
+					t.Errorf("RevealVersion of a replayed version of the earlier secret: %v; want ErrNotFound", err)
+				}
+				if _, err := e.m.Rollback(ctx, "AGAIN", 2); !errors.Is(err, coffer.ErrNotFound) {
+					t.Errorf("Rollback to a replayed version of the earlier secret: %v; want ErrNotFound", err)
+				}
+			}
 			if err := e.m.Delete(ctx, "AGAIN"); err != nil {
 				t.Fatal(err)
 			}
