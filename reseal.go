@@ -153,6 +153,7 @@ type planned struct {
 	ID, Scope, Project, Environment, Key, SecretKey string
 	Version                                         int
 	Sealed                                          []byte
+	DocstoreRevision                                any // some drivers return it with any projection
 }
 
 var plannedFields = []docstore.FieldPath{"ID", "Scope", "Project", "Environment", "Key", "SecretKey", "Version", "Sealed"}

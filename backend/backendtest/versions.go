@@ -514,8 +514,8 @@ func testRollback(t *testing.T, h Harness) {
 	if diff := cmp.Diff([]int{5, 4, 3, 2, 1}, versionNumbers(vs)); diff != "" {
 		t.Errorf("Versions after Rollback (-want +got):\n%s", diff)
 	}
-	if vs[0] != (coffer.Version{Version: 5, CreatedAt: at, CreatedBy: "ops", Current: true}) {
-		t.Errorf("rolled-back version: %+v", vs[0])
+	if diff := cmp.Diff(coffer.Version{Version: 5, CreatedAt: at, CreatedBy: "ops", Current: true}, vs[0]); diff != "" {
+		t.Errorf("rolled-back version (-want +got):\n%s", diff)
 	}
 	for n, v := range []coffer.Value{"a", "b", "c", "d", "b"} {
 		wantRevealVersion(t, e.m, "API_KEY", n+1, v)
