@@ -61,7 +61,20 @@ var faultOps = []faultOp{
 	{name: "Update/both", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
 		return m.Update(ctx, "DB_URL", coffer.Change{Value: canary + "-3", Description: ptr("primary")})
 	}},
+	{name: "Update/if-version", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-3", IfVersion: 2})
+	}},
+	{name: "Update/stale", fails: coffer.ErrConflict, run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-3", IfVersion: 1})
+	}},
+	{name: "Versions", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Versions(ctx, "API_KEY") }},
+	{name: "RevealVersion", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		v, err := m.RevealVersion(ctx, "API_KEY", 1)
+		return string(v), err
+	}},
+	{name: "Rollback", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Rollback(ctx, "API_KEY", 1) }},
 	{name: "Delete", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return nil, m.Delete(ctx, "API_KEY") }},
+	{name: "Delete/no-history", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return nil, m.Delete(ctx, "DB_URL") }},
 	{name: "RotateDataKey", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
 		return nil, m.RotateDataKey(ctx)
 	}},
@@ -86,6 +99,10 @@ func newFaultStore(t *testing.T, keeper *secrets.Keeper, empty bool) *faultStore
 		m := s.manager(t)
 		ctx := coffer.WithActor(context.Background(), "seed")
 		mustCreate(t, m, "API_KEY", canary)
+		// API_KEY is at version 2, its first value kept as version 1.
+		if _, err := m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-v2"}); err != nil {
+			t.Fatal(err)
+		}
 		mustCreate(t, m, "DB_URL", canary+"-db")
 		staging, err := m.Environment("staging")
 		if err != nil {
