@@ -22,15 +22,16 @@
 //
 //   - A key is required ("secret key is required", ErrKeyRequired); it holds
 //     ASCII letters, digits and underscores, does not start with a digit and
-//     is at most 256 bytes (ErrInvalidKey, naming the offending character).
+//     is at most MaxKeyBytes bytes (ErrInvalidKey, naming the offending
+//     character and its position, counted from 1).
 //     UPPERCASE is the recommended form; Options.RequireUppercase makes it a
 //     rule. Keys are case-sensitive: API_KEY and api_key are two secrets.
 //     A key never changes; there is no rename.
 //   - A value is required on create ("secret value is required",
-//     ErrValueRequired), at most Options.MaxValueBytes (64 KiB by default,
-//     ErrValueTooLarge) and holds no NUL byte (ErrInvalidValue).
+//     ErrValueRequired), at most Options.MaxValueBytes (DefaultMaxValueBytes
+//     by default, ErrValueTooLarge) and holds no NUL byte (ErrInvalidValue).
 //   - A description is optional, valid UTF-8 (ErrInvalidDescription) and at
-//     most 1024 characters (ErrDescriptionTooLong).
+//     most MaxDescriptionChars characters (ErrDescriptionTooLong).
 //   - A type is optional. When empty it is inferred from the key (InferType):
 //     *_API_KEY is api_key; *_TOKEN token; *_PASSWORD password;
 //     AWS_ACCESS_KEY_ID and *_SECRET_ACCESS_KEY credential; *_ENCRYPTION_KEY
@@ -59,8 +60,10 @@
 // record kept changing under an Update or Delete after every retry;
 // ErrDecrypt that a sealed value could not be opened (tampered with, copied
 // from elsewhere, or under a keeper that cannot unwrap its data key);
-// ErrClosed that the Manager was closed. No error holds a secret value or a
-// collection or keeper URL.
+// ErrClosed that the Manager or its collection was closed — every operation
+// answers so. ErrorCode gives each sentinel a stable snake_case code
+// ("not_found", "conflict", ...), the one the audit log and an HTTP layer
+// report. No error holds a secret value or a collection or keeper URL.
 //
 // # Environments and projects
 //
@@ -68,8 +71,8 @@
 // environment, fully isolated: the same key in two environments is two
 // secrets, each sealed to its place. Options.Project and Options.Environment
 // name them ("" means "default"); Manager.Environment and Manager.Project
-// derive Managers that share the collection and keyring. Names are 1 to 64
-// letters, digits, '-' and '_' (ErrInvalidName).
+// derive Managers that share the collection and keyring. Names are 1 to
+// MaxNameLen letters, digits, '-' and '_' (ErrInvalidName).
 //
 // # Security
 //
@@ -98,32 +101,12 @@
 // within that bound; a data key it has not seen is loaded the first time a
 // value needs it.
 //
-// Keeper URLs (Open): coffer links only gocloud.dev/secrets/localsecrets
-// (base64key://). For the others, blank-import the driver:
-//
-//	import _ "gocloud.dev/secrets/awskms"         // awskms://alias/coffer?region=eu-west-2
-//	import _ "gocloud.dev/secrets/gcpkms"         // gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K
-//	import _ "gocloud.dev/secrets/azurekeyvault"  // azurekeyvault://VAULT.vault.azure.net/keys/KEY
-//	import _ "gocloud.dev/secrets/hashivault"     // hashivault://KEY (VAULT_ADDR, VAULT_TOKEN)
-//
-// Vault's transit engine creates a missing key on the first encrypt, so a
-// typo in the key name silently makes a new key: the keyring is then wrapped
-// by that key, and a Manager given the intended name cannot read it. Create
-// the key beforehand and give the application's Vault policy only the
-// "update" capability on transit/encrypt/KEY (not "create"), or turn
-// upserting off for the mount (disable_upserting on transit/config/keys, in
-// Vault versions that have it): Vault then refuses an unknown key instead of
-// creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
-// the key in an awskms:// URL chooses how new data keys are wrapped, not who
-// may unwrap them: use key policies, and encryption context (context_NAME=VALUE
-// URL parameters) to tie a keyring to one keeper.
-//
 // # Concurrency
 //
 // A Manager is safe for concurrent use, and several Managers (in one process
 // or many) may share a collection. Update and Delete are read-modify-writes
-// under the store's revision, retried on conflict (up to 16 times, after a
-// short random wait), so concurrent updates of value and description never
+// under the store's revision, retried on conflict (a bounded number of
+// times, after a short random wait), so concurrent updates of value and description never
 // lose either; an Update that keeps losing returns ErrConflict having changed
 // nothing. Of racing Creates of one key exactly one wins; the others get
 // ErrAlreadyExists. This relies on the store checking a write's revision
@@ -166,15 +149,11 @@
 //
 // Open takes a collection URL (mem://NAME; mongo://DB/COLL, with ?claims=true
 // on FerretDB; dynamodb://TABLE; firestore://projects/P/databases/D/documents/C;
-// sqlite:///PATH and postgres://... with backend/sqldocstore) and a keeper URL
-// (base64key://KEY; awskms://; gcpkms://; azurekeyvault://; hashivault://).
-// coffer links only memdocstore and localsecrets; blank-import the gocloud
+// sqlite:///PATH and postgres://... with backend/sqldocstore) and a keeper
+// URL (see Keepers). coffer links only memdocstore; blank-import the gocloud
 // driver of any other scheme:
 //
-//	import (
-//		_ "gocloud.dev/docstore/mongodocstore"
-//		_ "gocloud.dev/secrets/awskms"
-//	)
+//	import _ "gocloud.dev/docstore/mongodocstore"
 //
 // Programs that hold a client rather than a URL use backend/mongostore
 // (OpenCollection, CreateIndex) or backend/dynamostore (CreateTable,
@@ -184,4 +163,26 @@
 // mem:// collections are in memory, shared by name within the process and
 // never durable: use them for tests and demos (package coffertest gives a
 // ready Manager).
+//
+// # Keepers
+//
+// Open takes a keeper URL. coffer links only gocloud.dev/secrets/localsecrets
+// (base64key://KEY); for the others, blank-import the driver, as with gocloud:
+//
+//	import _ "gocloud.dev/secrets/awskms"         // awskms://alias/coffer?region=eu-west-2
+//	import _ "gocloud.dev/secrets/gcpkms"         // gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K
+//	import _ "gocloud.dev/secrets/azurekeyvault"  // azurekeyvault://VAULT.vault.azure.net/keys/KEY
+//	import _ "gocloud.dev/secrets/hashivault"     // hashivault://KEY (VAULT_ADDR, VAULT_TOKEN)
+//
+// Vault's transit engine creates a missing key on the first encrypt, so a
+// typo in the key name silently makes a new key: the keyring is then wrapped
+// by that key, and a Manager given the intended name cannot read it. Create
+// the key beforehand and give the application's Vault policy only the
+// "update" capability on transit/encrypt/KEY (not "create"), or turn
+// upserting off for the mount (disable_upserting on transit/config/keys, in
+// Vault versions that have it): Vault then refuses an unknown key instead of
+// creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
+// the key in an awskms:// URL chooses how new data keys are wrapped, not who
+// may unwrap them: use key policies, and encryption context (context_NAME=VALUE
+// URL parameters) to tie a keyring to one keeper.
 package coffer

@@ -14,11 +14,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/internal/faults"
 	"github.com/coffer-go/coffer/internal/layout"
 )
@@ -234,11 +234,7 @@ func TestFailedCallLeavesEveryRecordOpen(t *testing.T) {
 // walkFaults runs every operation at every failure point for each mode and
 // returns how many points it tried. warm loads the keyring before arming.
 func walkFaults(t *testing.T, modes []faults.Mode, warm bool) int {
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(t)
 	defer keeper.Close()
 	points := 0
 	for _, op := range faultOps {

@@ -17,12 +17,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/docstore/memdocstore"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
 	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/backend/claims"
+	"github.com/coffer-go/coffer/coffertest"
 )
 
 // The soak test's knobs. COFFER_SOAK_SEED replays a run's operation
@@ -116,11 +116,7 @@ func TestSoak(t *testing.T) {
 // runSoak runs the soak on coll, which it closes.
 func runSoak(t *testing.T, coll *docstore.Collection, seed uint64, duration time.Duration) {
 	defer coll.Close()
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(t)
 	defer keeper.Close()
 	// managers[i][place] is root Manager i's Manager for place.
 	managers := make([]map[soakPlace]*coffer.Manager, soakManagers)

@@ -10,7 +10,6 @@ import (
 	"gocloud.dev/docstore/memdocstore"
 
 	"github.com/coffer-go/coffer/backend/claims"
-	"github.com/coffer-go/coffer/internal/layout"
 	"github.com/coffer-go/coffer/internal/redact"
 )
 
@@ -29,13 +28,13 @@ const ClaimsSuffix = "_claims"
 const (
 	// IDField is the key of memdocstore, MongoDB (stored as _id), Firestore
 	// (the document name) and coffer's SQL driver.
-	IDField = layout.IDField
+	IDField = "ID"
 	// PartitionKey is DynamoDB's partition (hash) key: all secrets of one
 	// project and environment share a partition.
-	PartitionKey = layout.PartitionKey
+	PartitionKey = "Scope"
 	// SortKey is DynamoDB's sort (range) key, so List is a keyed Query that
 	// returns keys in order. Other stores index (PartitionKey, SortKey).
-	SortKey = layout.SortKey
+	SortKey = "Key"
 )
 
 // driverLayout says, per URL scheme, which query parameters make a driver key its

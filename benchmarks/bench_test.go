@@ -19,7 +19,7 @@ import (
 	_ "gocloud.dev/secrets/awskms" // awskms:// keepers, against local-kms
 
 	_ "github.com/coffer-go/coffer/backend/sqldocstore" // sqlite:// collections
-	"gocloud.dev/secrets/localsecrets"
+	"github.com/coffer-go/coffer/coffertest"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
@@ -82,12 +82,8 @@ type keeperKind struct {
 }
 
 var keepers = []keeperKind{
-	{"local", func(testing.TB) (*secrets.Keeper, error) {
-		key, err := localsecrets.NewRandomKey()
-		if err != nil {
-			return nil, err
-		}
-		return localsecrets.NewKeeper(key), nil
+	{"local", func(tb testing.TB) (*secrets.Keeper, error) {
+		return coffertest.RandomKeeper(tb), nil
 	}},
 	{"awskms", func(tb testing.TB) (*secrets.Keeper, error) {
 		endpoint := testengine.Env(tb, "COFFER_KMS_ENDPOINT")
@@ -510,11 +506,7 @@ func listFixtureFor(b *testing.B, st store, n int) *listFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(b)
 	m, err := coffer.New(coll, keeper, &coffer.Options{Project: project, Environment: "list"})
 	if err != nil {
 		b.Fatal(err)
@@ -734,11 +726,7 @@ func resealFixtureFor(b *testing.B, st store) *resealFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(b)
 	counter := cryptotest.NewCountingKeeper(keeper)
 	m, err := coffer.New(coll, counter.Keeper(), &coffer.Options{Project: project, Environment: "reseal"})
 	if err != nil {

@@ -17,24 +17,21 @@
 package backendtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
+	"github.com/coffer-go/coffer/coffertest"
 )
 
 // Harness makes collections on one backend.
@@ -117,28 +114,7 @@ type env struct {
 	m      *coffer.Manager
 	coll   *docstore.Collection
 	keeper *secrets.Keeper
-	audit  *AuditBuffer
-}
-
-// AuditBuffer is an audit log sink (for Options.AuditLog through a slog
-// handler) safe for concurrent Managers; String returns what was logged.
-type AuditBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (b *AuditBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *AuditBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	audit  *coffertest.AuditBuffer
 }
 
 // newEnv returns a Manager over a fresh collection of h, with a random
@@ -149,32 +125,8 @@ func newEnv(t *testing.T, h Harness, opts *coffer.Options) *env {
 	if err != nil {
 		t.Fatalf("make collection: %v", err)
 	}
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
-	audit := &AuditBuffer{}
-	var o coffer.Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Now == nil {
-		o.Now = func() time.Time { return FixedNow }
-	}
-	if o.AuditLog == nil {
-		o.AuditLog = slog.New(slog.NewJSONHandler(audit, nil))
-	}
-	m, err := coffer.New(coll, keeper, &o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = m.Close()
-		_ = keeper.Close()
-		_ = coll.Close() // a test may have closed it already
-	})
-	return &env{m: m, coll: coll, keeper: keeper, audit: audit}
+	f := coffertest.New(t, coll, coffertest.WithClock(opts, FixedNow))
+	return &env{m: f.Manager, coll: f.Collection, keeper: f.Keeper, audit: f.Audit}
 }
 
 // other returns a second Manager on e's collection and keeper, as another

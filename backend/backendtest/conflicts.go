@@ -13,7 +13,6 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/coffer-go/coffer"
-	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/internal/layout"
 )
 
@@ -418,100 +417,4 @@ func testRacingCreates(t *testing.T, h Harness) {
 		t.Fatalf("wins %d, already-exists %d; want 1 and %d", wins.Load(), exists.Load(), racers-1)
 	}
 	wantReveal(t, e.m, "RACE", winner.Load().(coffer.Value))
-}
-
-// testConcurrentManagersShareKeyring: Managers starting cold on one
-// collection at once agree on a single keyring.
-func testConcurrentManagersShareKeyring(t *testing.T, h Harness) {
-	e := newEnv(t, h, nil)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m, err := coffer.New(e.coll, e.keeper, nil)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer m.Close()
-			if _, err := m.Create(ctx, coffer.NewSecret{Key: fmt.Sprint("K", i), Value: "v"}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	for i := range 8 {
-		wantReveal(t, e.m, fmt.Sprint("K", i), "v")
-	}
-	kr := layout.NewKeyringRecord()
-	if err := e.coll.Get(ctx, kr); err != nil {
-		t.Fatal(err)
-	}
-	if len(kr.Keys) != 1 || kr.Active != 1 {
-		t.Errorf("keyring has %d keys, active %d; want one key, active 1", len(kr.Keys), kr.Active)
-	}
-}
-
-// keyIDOf returns the data-key id a stored secret is sealed under.
-func keyIDOf(t *testing.T, e *env, key string) uint32 {
-	t.Helper()
-	rec := layout.NewRecord(coffer.DefaultName, coffer.DefaultName, key)
-	if err := e.coll.Get(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
-	env, err := crypto.Parse(rec.Sealed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env.KeyID
-}
-
-// testRotateDataKey: rotation adds a data key that seals new values while
-// old values still open; racing rotations (revision-checked keyring
-// writes) both land.
-func testRotateDataKey(t *testing.T, h Harness) {
-	e := newEnv(t, h, nil)
-	ctx := context.Background()
-	other := e.other(t, nil)
-	mustCreate(t, e.m, "OLD", "sealed under key 1")
-	if err := e.m.RotateDataKey(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, e.m, "NEW", "sealed under key 2")
-	if got := [2]uint32{keyIDOf(t, e, "OLD"), keyIDOf(t, e, "NEW")}; got != [2]uint32{1, 2} {
-		t.Errorf("key ids %v, want [1 2]", got)
-	}
-	// other loaded the keyring before the rotation; meeting key 2 reloads it.
-	for _, m := range []*coffer.Manager{e.m, other} {
-		wantReveal(t, m, "OLD", "sealed under key 1")
-		wantReveal(t, m, "NEW", "sealed under key 2")
-	}
-	// Rotations from two Managers at once both land: neither overwrites
-	// the other's new key.
-	done := make(chan error, 2)
-	for _, m := range []*coffer.Manager{e.m, other} {
-		go func() { done <- m.RotateDataKey(ctx) }()
-	}
-	for range 2 {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
-	kr := layout.NewKeyringRecord()
-	if err := e.coll.Get(ctx, kr); err != nil {
-		t.Fatal(err)
-	}
-	if len(kr.Keys) != 4 || kr.Active != 4 {
-		t.Errorf("keyring has %d keys, active %d; want 4 and 4", len(kr.Keys), kr.Active)
-	}
-	fresh := e.other(t, nil)
-	if _, err := fresh.Update(ctx, "OLD", coffer.Change{Value: "now under key 4"}); err != nil {
-		t.Fatal(err)
-	}
-	if id := keyIDOf(t, e, "OLD"); id != 4 {
-		t.Errorf("updated value sealed under key %d, want 4", id)
-	}
-	wantReveal(t, e.m, "OLD", "now under key 4")
 }

@@ -6,10 +6,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/mongo"
 	"gocloud.dev/docstore"
-	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend/mongostore"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
 
@@ -74,11 +74,7 @@ func openClaims(ctx context.Context, b *testing.B, uri string) *docstore.Collect
 }
 
 func benchManager(ctx context.Context, b *testing.B, coll *docstore.Collection) *coffer.Manager {
-	key, err := localsecrets.NewRandomKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keeper := localsecrets.NewKeeper(key)
+	keeper := coffertest.RandomKeeper(b)
 	m, err := coffer.New(coll, keeper, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -1,40 +1,24 @@
-// Package layout is coffer's stored layout: the document a secret is kept
-// in, the reserved keyring document, the listing query, and the one place
-// driver error codes are read. Package backend opens each gocloud docstore
-// driver so that its key fields match this layout; the schema itself is
-// documented in the root package's doc.go.
-//
-// # Record
-//
-// One document per secret, with exactly the fields of Record. ID is
-// Project + "/" + Environment + "/" + Key and Scope is Project + "/" +
-// Environment. Sealed holds the envelope bytes (see package crypto); nothing
-// else in the store depends on the value. The field names are a compatibility
-// contract: other tools read and migrate this store.
-//
-// # Reserved documents
-//
-// The keyring lives under Scope "#coffer", which no project/environment pair
-// can take because project and environment names never contain "/" and every
-// secret's Scope does.
+// Package layout is coffer's stored layout in code: the document a secret
+// is kept in (Record), the reserved keyring document, the listing query, and
+// the one place driver error codes are read (Is*). The schema itself, a
+// compatibility contract, is written down once, in the root package's doc
+// ("Stored schema"); package backend opens each driver so that its key
+// fields match it.
 package layout
 
 import (
 	"time"
 
+	"github.com/coffer-go/coffer/backend"
 	"gocloud.dev/docstore"
 )
 
-// The key fields of the layout. Every driver is keyed by one of them;
-// package backend re-exports them for teams that create tables themselves.
+// The key fields of the layout, as package backend exports them for teams
+// that create tables themselves.
 const (
-	// IDField is the key of memdocstore, MongoDB (stored as _id), Firestore
-	// (the document name) and coffer's SQL driver.
-	IDField = "ID"
-	// PartitionKey is DynamoDB's partition (hash) key.
-	PartitionKey = "Scope"
-	// SortKey is DynamoDB's sort (range) key.
-	SortKey = "Key"
+	IDField      = backend.IDField
+	PartitionKey = backend.PartitionKey
+	SortKey      = backend.SortKey
 )
 
 // Record is the stored form of one secret.
