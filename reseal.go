@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"gocloud.dev/docstore"
@@ -148,12 +149,14 @@ type sealedDoc struct {
 }
 
 // planned is the shape plan reads every document into: the key fields and
-// the envelope of both kinds of sealed documents.
+// the envelope of both kinds of sealed documents. The fields only version
+// documents use are read as they come, so a record holding anything there
+// is not a reason to stop.
 type planned struct {
-	ID, Scope, Project, Environment, Key, SecretKey string
-	Version                                         int
-	Sealed                                          []byte
-	DocstoreRevision                                any // some drivers return it with any projection
+	ID, Scope, Project, Environment, Key string
+	SecretKey, Version                   any
+	Sealed                               []byte
+	DocstoreRevision                     any // some drivers return it with any projection
 }
 
 var plannedFields = []docstore.FieldPath{"ID", "Scope", "Project", "Environment", "Key", "SecretKey", "Version", "Sealed"}
@@ -162,10 +165,39 @@ var plannedFields = []docstore.FieldPath{"ID", "Scope", "Project", "Environment"
 // place its value set.
 func sealedDocOf(p *planned) sealedDoc {
 	if layout.IsHistoryScope(p.Scope) {
+		// A field of the wrong type stays zero, and the document is then
+		// not consistent: it is counted as failed.
+		secretKey, _ := p.SecretKey.(string)
 		return sealedDoc{ver: &layout.VersionRecord{ID: p.ID, Scope: p.Scope, Key: p.Key, Project: p.Project,
-			Environment: p.Environment, SecretKey: p.SecretKey, Version: p.Version}}
+			Environment: p.Environment, SecretKey: secretKey, Version: versionNumber(p.Version)}}
 	}
 	return sealedDoc{rec: &layout.Record{ID: p.ID, Scope: p.Scope, Key: p.Key, Project: p.Project, Environment: p.Environment}}
+}
+
+// versionNumber returns a stored version number as drivers return an
+// integer read into an interface (int64, int32, uint64, float64), and 0 for
+// anything else.
+func versionNumber(v any) int {
+	var n int64
+	switch v := v.(type) {
+	case int64:
+		n = v
+	case int32:
+		n = int64(v)
+	case int:
+		n = int64(v)
+	case uint64:
+		n = int64(min(v, math.MaxInt32))
+	case float64:
+		if v != math.Trunc(v) || v < 0 || v > math.MaxInt32 {
+			return 0
+		}
+		n = int64(v)
+	}
+	if n < 0 || n > math.MaxInt32 {
+		return 0
+	}
+	return int(n)
 }
 
 // doc returns the document, for the store.
