@@ -42,8 +42,6 @@ var (
 	SealedFields = []docstore.FieldPath{"CreatedAt", "Sealed"}
 	// EnvironFields are what opening every value of a scope needs.
 	EnvironFields = []docstore.FieldPath{"Key", "CreatedAt", "Sealed"}
-	// RevisionFields are what a revision-checked delete needs.
-	RevisionFields = []docstore.FieldPath{"DocstoreRevision"}
 )
 
 // Doc returns a map document holding the key fields of r (ID, Scope, Key),

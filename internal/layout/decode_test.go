@@ -52,7 +52,7 @@ func TestSetFieldsMatchesStructDecoding(t *testing.T) {
 		if err := coll.Create(ctx, storedRecord()); err != nil {
 			t.Fatal(err)
 		}
-		for _, fields := range [][]docstore.FieldPath{nil, layout.MetadataFields, layout.ListFields, layout.SealedFields, layout.RevisionFields} {
+		for _, fields := range [][]docstore.FieldPath{nil, layout.MetadataFields, layout.ListFields, layout.SealedFields, {"Version", "DocstoreRevision"}} {
 			want := layout.NewRecord("shop", "prod", "API_KEY")
 			if err := coll.Get(ctx, want, fields...); err != nil {
 				t.Fatal(err)
