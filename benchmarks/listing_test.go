@@ -183,8 +183,29 @@ type smallDoc struct {
 
 var (
 	smallMu  sync.Mutex
-	smallIDs = map[string][]string{} // by store name
+	smallIDs = map[string][]string{}        // by store name
+	noHist   = map[string]*coffer.Manager{} // by store name
 )
+
+// noHistory returns a Manager of f's secrets that keeps no history
+// (MaxVersions 1).
+func noHistory(b *testing.B, st store, f *fixture) *coffer.Manager {
+	b.Helper()
+	smallMu.Lock()
+	defer smallMu.Unlock()
+	if m := noHist[st.name]; m != nil {
+		return m
+	}
+	m, err := coffer.New(f.coll, f.keeper, &coffer.Options{Project: project, Environment: "coffer", MaxVersions: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	noHist[st.name] = m
+	fixturesMu.Lock()
+	closers = append(closers, m.Close)
+	fixturesMu.Unlock()
+	return m
+}
 
 // smallDocs stores population small documents in f's collection, once.
 func smallDocs(b *testing.B, st store, f *fixture) []string {
@@ -213,10 +234,10 @@ func smallDocs(b *testing.B, st store, f *fixture) []string {
 	return ids
 }
 
-// BenchmarkFloorRecord pairs Reveal, Update and Create with the same store
-// calls on a 4-field document (smallDoc): Reveal with a Get, Update with a
-// Get + revision-checked Replace, Create with a Create. The metric to read is
-// coffer/floor.
+// BenchmarkFloorRecord pairs Reveal, Update and Create with store calls on
+// a 4-field document (smallDoc): Reveal with a Get, Update with a Get +
+// revision-checked Replace (and with history, the store calls it then
+// makes), Create with a Create. The metric to read is coffer/floor.
 func BenchmarkFloorRecord(b *testing.B) {
 	eachFloorStore(b, func(b *testing.B, st store) {
 		f := fixtureFor(b, st, keepers[0])
@@ -231,18 +252,63 @@ func BenchmarkFloorRecord(b *testing.B) {
 					return err
 				}})
 		})
-		b.Run("op=Update", func(b *testing.B) {
+		// Update with no history (MaxVersions 1) makes three store calls:
+		// a Get, a revision-checked Replace, and prune's Delete of the
+		// version the new one pushed out (a document that is not there).
+		// It is paired with the floor, Get + Replace, and with the
+		// same three calls on 4-field documents.
+		getReplace := func(ctx context.Context, i int) (*smallDoc, error) {
+			d := &smallDoc{ID: ids[i%population]}
+			if err := f.coll.Get(ctx, d); err != nil {
+				return nil, err
+			}
+			d.Sealed, d.Version = f.sealed, d.Version+1
+			return d, f.coll.Replace(ctx, d)
+		}
+		for _, floor := range []pairedImpl{
+			{Name: "floor", Run: func(ctx context.Context, i int) error {
+				_, err := getReplace(ctx, i)
+				return err
+			}},
+			{Name: "floorcalls", Run: func(ctx context.Context, i int) error {
+				d, err := getReplace(ctx, i)
+				if err != nil {
+					return err
+				}
+				return f.coll.Delete(ctx, &smallDoc{ID: d.ID + "/v" + strconv.Itoa(d.Version-1)})
+			}},
+		} {
+			b.Run("op=Update/history=none/"+floor.Name, func(b *testing.B) {
+				m1 := noHistory(b, st, f)
+				paired(b, false, floor, pairedImpl{Name: "coffer", Run: func(ctx context.Context, i int) error {
+					_, err := m1.Update(ctx, f.keys[i%population], coffer.Change{Value: f.value})
+					return err
+				}})
+			})
+		}
+		// Update keeping history, at its steady state (fixture.hist): the
+		// floor makes the same store calls on 4-field documents, Get +
+		// Create (the kept version) + Replace + Delete (the pruned one).
+		b.Run("op=Update/history=steady/floorcalls", func(b *testing.B) {
+			f.steadyHistory(b)
 			paired(b, false,
-				pairedImpl{Name: "floor", Run: func(ctx context.Context, i int) error {
+				pairedImpl{Name: "floorcalls", Run: func(ctx context.Context, i int) error {
 					d := &smallDoc{ID: ids[i%population]}
 					if err := f.coll.Get(ctx, d); err != nil {
 						return err
 					}
+					kept := &smallDoc{ID: d.ID + "/v" + strconv.Itoa(d.Version), Sealed: d.Sealed, Version: d.Version}
+					if err := f.coll.Create(ctx, kept); err != nil {
+						return err
+					}
 					d.Sealed, d.Version = f.sealed, d.Version+1
-					return f.coll.Replace(ctx, d)
+					if err := f.coll.Replace(ctx, d); err != nil {
+						return err
+					}
+					return f.coll.Delete(ctx, &smallDoc{ID: d.ID + "/v" + strconv.Itoa(d.Version-2)})
 				}},
 				pairedImpl{Name: "coffer", Run: func(ctx context.Context, i int) error {
-					_, err := f.m.Update(ctx, f.keys[i%population], coffer.Change{Value: f.value})
+					_, err := f.hist.Update(ctx, f.keys[i%population], coffer.Change{Value: f.value})
 					return err
 				}})
 		})
