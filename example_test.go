@@ -130,3 +130,26 @@ func ExampleManager_Require() {
 	// Output:
 	// secret not found: "JWT_SIGNING_KEY" in project "default", environment "default"; secret not found: "SENTRY_DSN" in project "default", environment "default"
 }
+
+// Keys lists the names only, sorted: the cheapest listing, for completion
+// and names-only pages.
+func ExampleManager_Keys() {
+	ctx := context.Background()
+	m, err := coffer.Open(ctx, "mem://example-keys", "base64key://smGbjm71Nxd1Ig5FS0wj9SlbzAIrnolCz9bQQ6uAhl4=", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	for _, k := range []string{"STRIPE_API_KEY", "DATABASE_URL", "SMTP_PASSWORD"} {
+		if _, err := m.Create(ctx, coffer.NewSecret{Key: k, Value: "v"}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	keys, err := m.Keys(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(keys)
+	// Output:
+	// [DATABASE_URL SMTP_PASSWORD STRIPE_API_KEY]
+}
