@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,7 +188,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"unknown flag", []string{"-port", "80"}, nil, "flag provided but not defined: -port"},
 		{"stray argument", []string{"serve"}, nil, `unexpected arguments ["serve"]`},
 		{"no environments", []string{"-environments", " , "}, nil, "-environments names no environment"},
-		{"short token", nil, map[string]string{"COFFER_SERVER_TOKEN": "short"}, "the access token must be at least 16 bytes"},
+		{"short token", nil, map[string]string{"COFFER_SERVER_TOKEN": "short"}, `token "admin": the secret is 5 bytes; it must be at least 16`},
 		{"unknown store scheme", []string{"-store", "redis://127.0.0.1/0"}, nil, "unsupported scheme"},
 		{"bad address", []string{"-addr", "127.0.0.1:http-alt-nope"}, nil, "unknown port"},
 	}
@@ -214,4 +216,22 @@ func containsLine(lines []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

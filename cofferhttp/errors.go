@@ -1,4 +1,4 @@
-package main
+package cofferhttp
 
 import (
 	"encoding/json"
@@ -23,6 +23,8 @@ type apiError struct {
 	Code    string       `json:"code"`
 	Message string       `json:"message"`
 	Errors  []fieldError `json:"errors,omitempty"`
+	// RetryAfter, in seconds, sets the Retry-After header (429).
+	RetryAfter int `json:"-"`
 }
 
 // fieldError is one problem of a request.
@@ -36,9 +38,10 @@ type fieldError struct {
 // details go to the server log (coffer's errors never hold a value).
 var internalError = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "Internal server error"}
 
-// sentinels maps each coffer sentinel to the status it answers with and the
-// request field it belongs to; its code is coffer.ErrorCode's, the same the
-// audit log records. coffer's sentinels are disjoint.
+// sentinels maps each coffer sentinel the API can meet to the status it
+// answers with and the request field it belongs to. Its code is always
+// coffer.ErrorCode's, the same the audit log records: this table holds no
+// code of its own.
 var sentinels = []struct {
 	err    error
 	status int
@@ -122,6 +125,9 @@ func writeError(w http.ResponseWriter, e apiError) {
 	if len(e.Errors) == 0 {
 		e.Errors = []fieldError{{Code: e.Code, Message: e.Message}}
 	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", itoa(e.RetryAfter))
+	}
 	writeJSON(w, e.Status, e)
 }
 
@@ -132,7 +138,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		body = []byte(`{"code":"internal","message":"Internal server error","errors":[{"code":"internal","message":"Internal server error"}]}`)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	writeBody(w, status, "application/json; charset=utf-8", append(body, '\n'))
+}
+
+// writeBody writes a complete response body with its length.
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "Method not allowed; use " + allow})
 }

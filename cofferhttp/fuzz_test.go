@@ -1,4 +1,4 @@
-package main
+package cofferhttp
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package main
+package cofferhttp
 
 import (
 	"bufio"
@@ -93,7 +93,7 @@ func TestUnauthenticated(t *testing.T) {
 		{name: "token as the session cookie", cookie: testToken},
 		{name: "made-up session cookie", cookie: "0123456789abcdef0123456789abcdef0123456789a"},
 	}
-	want := errorBody(problem("", "unauthorized", "Sign in first: send the access token as a bearer token or sign in on the page"))
+	want := errorBody(problem("", "unauthorized", "Sign in first: send an access token as a bearer token or sign in on the page"))
 	for _, c := range credentials {
 		for _, rq := range requests {
 			t.Run(c.name+"/"+rq.method+" "+rq.target, func(t *testing.T) {
@@ -165,8 +165,10 @@ func TestSignIn(t *testing.T) {
 		t.Errorf("csrf_token %q is not a fresh random token", csrf)
 	}
 	wantSession := map[string]any{
-		"actor": "admin", "csrf_token": csrf, "default_environment": "development",
+		"actor": "admin", "role": "admin", "via": "session", "csrf_token": csrf, "default_environment": "development",
 		"environments": []any{"development", "staging", "production"},
+		"can":          map[string]any{"read": true, "write": true, "reveal": true, "admin": true},
+		"features":     wantFeatures(),
 	}
 	if diff := cmp.Diff(wantSession, session); diff != "" {
 		t.Errorf("sign-in body (-want +got):\n%s", diff)
@@ -183,7 +185,12 @@ func TestSignIn(t *testing.T) {
 	}
 	// A bearer client has no session, so no CSRF token.
 	w = f.serve(request("GET", "/api/session", "", bearer))
-	wantBearer := map[string]any{"actor": "admin", "default_environment": "development", "environments": []any{"development", "staging", "production"}}
+	wantBearer := map[string]any{
+		"actor": "admin", "role": "admin", "via": "token", "default_environment": "development",
+		"environments": []any{"development", "staging", "production"},
+		"can":          map[string]any{"read": true, "write": true, "reveal": true, "admin": true},
+		"features":     wantFeatures(),
+	}
 	if diff := cmp.Diff(any(wantBearer), decode(t, w.Body.Bytes())); w.Code != 200 || diff != "" {
 		t.Errorf("GET /api/session with a bearer token: %d (-want +got):\n%s", w.Code, diff)
 	}
@@ -361,7 +368,7 @@ func TestCanary(t *testing.T) {
 	seedAll(f)
 	s := f.signIn()
 	big := strings.Repeat(canary, coffer.DefaultMaxValueBytes/len(canary)+1)
-	huge := strings.Repeat(canary, MaxBodyBytes/len(canary)+1)
+	huge := strings.Repeat(canary, DefaultMaxBodyBytes/len(canary)+1)
 	reqs := []*http.Request{
 		request("POST", "/api/secrets", `{"key":"CANARY_KEY","value":"`+canary+`","description":"d"}`, bearer),
 		request("GET", "/api/secrets", "", bearer),
@@ -430,28 +437,57 @@ func auditEvents(t *testing.T, log string) []map[string]any {
 	return out
 }
 
-// TestNewHandlerRefusesBadOptions checks the options NewHandler rejects.
+// TestNewHandlerRefusesBadOptions checks the options NewHandler rejects,
+// and that its errors never quote a token's secret.
 func TestNewHandlerRefusesBadOptions(t *testing.T) {
 	m := coffertest.NewManager(t, nil)
+	admin := func(secret string) []Token { return []Token{{Name: "admin", Secret: secret, Role: RoleAdmin}} }
 	tests := []struct {
 		name string
 		m    *coffer.Manager
-		opts Options
+		opts *Options
+		want string
 	}{
-		{"no manager", nil, Options{Token: testToken}},
-		{"no token", m, Options{}},
-		{"short token", m, Options{Token: "0123456789abcde"}},
-		{"duplicate environment", m, Options{Token: testToken, Environments: []string{"dev", "dev"}}},
-		{"invalid environment", m, Options{Token: testToken, Environments: []string{"dev/eu"}}},
+		{"no manager", nil, &Options{Tokens: testTokens}, "needs a Manager"},
+		{"nil options", m, nil, "no way to sign in"},
+		{"no token", m, &Options{}, "no way to sign in"},
+		{"short token", m, &Options{Tokens: admin("0123456789abcde")}, `token "admin": the secret is 15 bytes; it must be at least 16`},
+		{"unnamed token", m, &Options{Tokens: []Token{{Secret: testToken, Role: RoleAdmin}}}, `Tokens[0]: name "" must be`},
+		{"name with a space", m, &Options{Tokens: []Token{{Name: "a b", Secret: testToken, Role: RoleAdmin}}}, `name "a b" must be`},
+		{"unknown role", m, &Options{Tokens: []Token{{Name: "x", Secret: testToken, Role: "owner"}}}, `unknown role "owner"`},
+		{"no role", m, &Options{Tokens: []Token{{Name: "x", Secret: testToken}}}, `unknown role ""`},
+		{"duplicate name", m, &Options{Tokens: []Token{{Name: "x", Secret: testToken, Role: RoleAdmin}, {Name: "x", Secret: viewerToken, Role: RoleViewer}}}, `the name "x" is used twice`},
+		{"duplicate secret", m, &Options{Tokens: []Token{{Name: "x", Secret: testToken, Role: RoleAdmin}, {Name: "y", Secret: testToken, Role: RoleViewer}}}, `token "y": another token has the same secret`},
+		{"unserved token environment", m, &Options{Environments: []string{"dev"}, Tokens: []Token{{Name: "x", Secret: testToken, Role: RoleAdmin, Environments: []string{"prod"}}}}, `environment "prod" is not served`},
+		{"empty token environments", m, &Options{Tokens: []Token{{Name: "x", Secret: testToken, Role: RoleAdmin, Environments: []string{}}}}, "Environments is empty"},
+		{"empty environments", m, &Options{Environments: []string{}, Tokens: testTokens}, "Environments is empty"},
+		{"duplicate environment", m, &Options{Tokens: admin(testToken), Environments: []string{"dev", "dev"}}, `environment "dev" is listed twice`},
+		{"invalid environment", m, &Options{Tokens: admin(testToken), Environments: []string{"dev/eu"}}, `environment "dev/eu"`},
+		{"short session key", m, &Options{Tokens: admin(testToken), SessionKey: make([]byte, 16)}, "SessionKey is 16 bytes; it must be 32"},
+		{"negative body limit", m, &Options{Tokens: admin(testToken), MaxBodyBytes: -1}, "MaxBodyBytes is -1"},
+		{"sign-out list in the served project", m, &Options{Tokens: admin(testToken), SignOutProject: "default"}, "cannot live in the served project"},
+		{"invalid sign-out project", m, &Options{Tokens: admin(testToken), SignOutProject: "a/b"}, "SignOutProject"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if h, err := NewHandler(tt.m, tt.opts); err == nil || h != nil {
-				t.Errorf("NewHandler = %v, %v; want an error", h, err)
+			h, err := NewHandler(tt.m, tt.opts)
+			if err == nil || h != nil {
+				t.Fatalf("NewHandler = %v, %v; want an error", h, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not say %q", err, tt.want)
+			}
+			for _, secret := range []string{testToken, viewerToken, "0123456789abcde"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error quotes a token's secret: %q", err)
+				}
 			}
 		})
 	}
-	if _, err := NewHandler(m, Options{Token: "0123456789abcdef"}); err != nil {
+	if _, err := NewHandler(m, &Options{Tokens: admin("0123456789abcdef")}); err != nil {
 		t.Errorf("a %d-byte token: %v", MinTokenLen, err)
+	}
+	if _, err := NewHandler(m, &Options{Authenticate: func(*http.Request) (*Principal, error) { return nil, nil }}); err != nil {
+		t.Errorf("an authenticator without tokens: %v", err)
 	}
 }

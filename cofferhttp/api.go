@@ -1,4 +1,4 @@
-package main
+package cofferhttp
 
 import (
 	"encoding/json"
@@ -14,12 +14,12 @@ import (
 	"github.com/coffer-go/coffer"
 )
 
-// envParam selects the environment of a /api/secrets request:
-// /api/secrets?env=production. Without it, the first environment.
+// envParam selects the environment of a request: ?env=production. Without
+// it, the first served environment.
 const envParam = "env"
 
 // secretJSON is a secret's metadata as the API returns it. There is no
-// value field: no endpoint returns a value.
+// value field: only the value endpoints return values.
 type secretJSON struct {
 	Key         string    `json:"key"`
 	Description string    `json:"description"`
@@ -66,26 +66,30 @@ type listResponse struct {
 }
 
 // secrets serves /api/secrets: GET lists, POST creates.
-func (h *handler) secrets(w http.ResponseWriter, r *http.Request) {
-	m, ok := h.manager(w, r)
-	if !ok {
-		return
-	}
+func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		m, env, ok := h.allow(w, r, p, actRead)
+		if !ok {
+			return
+		}
 		list, err := m.List(r.Context())
 		if err != nil {
 			h.writeCofferError(w, r, err)
 			return
 		}
-		out := listResponse{Environment: h.envOf(r), Secrets: make([]secretJSON, 0, len(list))}
+		out := listResponse{Environment: env, Secrets: make([]secretJSON, 0, len(list))}
 		for _, s := range list {
 			out.Secrets = append(out.Secrets, toJSON(s))
 		}
 		writeJSON(w, http.StatusOK, out)
 	case http.MethodPost:
+		m, _, ok := h.allow(w, r, p, actWrite)
+		if !ok {
+			return
+		}
 		var req createRequest
-		if !decodeBody(w, r, &req) {
+		if !h.decodeBody(w, r, &req) {
 			return
 		}
 		s, err := m.Create(r.Context(), coffer.NewSecret{
@@ -104,14 +108,14 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request) {
 
 // secret serves /api/secrets/{key}: GET reads metadata, PATCH edits,
 // DELETE deletes.
-func (h *handler) secret(w http.ResponseWriter, r *http.Request) {
-	m, ok := h.manager(w, r)
-	if !ok {
-		return
-	}
+func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 	key := r.PathValue("key")
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
+		m, _, ok := h.allow(w, r, p, actRead)
+		if !ok {
+			return
+		}
 		s, err := m.Get(r.Context(), key)
 		if err != nil {
 			h.writeCofferError(w, r, err)
@@ -119,8 +123,12 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, toJSON(s))
 	case http.MethodPatch:
+		m, _, ok := h.allow(w, r, p, actWrite)
+		if !ok {
+			return
+		}
 		var req updateRequest
-		if !decodeBody(w, r, &req) {
+		if !h.decodeBody(w, r, &req) {
 			return
 		}
 		s, err := m.Update(r.Context(), key, coffer.Change{Value: coffer.Value(req.Value), Description: req.Description})
@@ -130,6 +138,10 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, toJSON(s))
 	case http.MethodDelete:
+		m, _, ok := h.allow(w, r, p, actWrite)
+		if !ok {
+			return
+		}
 		if err := m.Delete(r.Context(), key); err != nil {
 			h.writeCofferError(w, r, err)
 			return
@@ -142,26 +154,22 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request) {
 
 // envOf returns the environment a request names, or the default.
 func (h *handler) envOf(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return h.defaultEnv
+	}
 	if env := r.URL.Query().Get(envParam); env != "" {
 		return env
 	}
 	return h.defaultEnv
 }
 
-// manager returns the Manager of the request's environment, answering 400
-// for an environment the server does not serve.
-func (h *handler) manager(w http.ResponseWriter, r *http.Request) (*coffer.Manager, bool) {
-	env := h.envOf(r)
-	m, ok := h.managers[env]
-	if !ok {
-		writeError(w, apiError{
-			Status: http.StatusBadRequest, Code: "invalid_environment",
-			Message: fmt.Sprintf("Unknown environment %q; this server serves %v", env, h.envs),
-			Errors:  []fieldError{{Field: envParam, Code: "invalid_environment", Message: fmt.Sprintf("Unknown environment %q", env)}},
-		})
-		return nil, false
-	}
-	return m, true
+// badEnvironment answers 400 for an environment the handler does not serve.
+func (h *handler) badEnvironment(w http.ResponseWriter, env string) {
+	writeError(w, apiError{
+		Status: http.StatusBadRequest, Code: "invalid_environment",
+		Message: fmt.Sprintf("Unknown environment %q; this server serves %v", env, h.envs),
+		Errors:  []fieldError{{Field: envParam, Code: "invalid_environment", Message: fmt.Sprintf("Unknown environment %q", env)}},
+	})
 }
 
 // writeCofferError answers a Manager's error with its code and status; any
@@ -177,9 +185,9 @@ func (h *handler) writeCofferError(w http.ResponseWriter, r *http.Request, err e
 
 // decodeBody reads a JSON request body into v. It answers 415 for a body
 // that is not JSON (which also keeps cross-site HTML forms out: they cannot
-// send application/json), 413 past MaxBodyBytes, and 400 for malformed
+// send application/json), 413 past the body limit, and 400 for malformed
 // JSON or unknown fields. Messages never quote the body: it may hold a value.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		writeError(w, apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "Send the request body as application/json"})
@@ -201,13 +209,16 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooLarge):
-		writeError(w, apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("The request body is larger than %d bytes", MaxBodyBytes)})
+		writeError(w, apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("The request body is larger than %d bytes", tooLarge.Limit)})
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		// Every field of every request is a string.
+		what := "a string"
+		if k := typeErr.Type.Kind().String(); strings.HasPrefix(k, "int") {
+			what = "a whole number"
+		}
 		writeError(w, apiError{
 			Status: http.StatusBadRequest, Code: "invalid_json",
-			Message: fmt.Sprintf("Field %q must be a string", typeErr.Field),
-			Errors:  []fieldError{{Field: typeErr.Field, Code: "invalid_json", Message: "Must be a string"}},
+			Message: fmt.Sprintf("Field %q must be %s", typeErr.Field, what),
+			Errors:  []fieldError{{Field: typeErr.Field, Code: "invalid_json", Message: "Must be " + what}},
 		})
 	case isUnknownField(err):
 		// encoding/json names the field in its message; the field name is
@@ -238,9 +249,4 @@ func fieldsOf(v any) string {
 		return `"token"`
 	}
 	return "no other fields"
-}
-
-func methodNotAllowed(w http.ResponseWriter, allow string) {
-	w.Header().Set("Allow", allow)
-	writeError(w, apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "Method not allowed; use " + allow})
 }

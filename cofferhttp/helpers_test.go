@@ -1,4 +1,4 @@
-package main
+package cofferhttp
 
 import (
 	"bytes"
@@ -18,8 +18,25 @@ import (
 	"github.com/coffer-go/coffer/coffertest"
 )
 
-// testToken is the access token of the handler tests.
-const testToken = "test-token-0123456789abcdefghij"
+// The tokens of the handler tests, one per role; testToken is the admin's.
+const (
+	testToken   = "test-token-0123456789abcdefghij"
+	viewerToken = "viewer-token-0123456789abcdefgh"
+	editorToken = "editor-token-0123456789abcdefgh"
+	readerToken = "reader-token-0123456789abcdefgh"
+)
+
+// testTokens are the fixture's tokens: an admin, and a viewer, an editor and
+// a reader of every environment.
+var testTokens = []Token{
+	{Name: "admin", Secret: testToken, Role: RoleAdmin},
+	{Name: "vera", Secret: viewerToken, Role: RoleViewer},
+	{Name: "ed", Secret: editorToken, Role: RoleEditor},
+	{Name: "ci-deploy", Secret: readerToken, Role: RoleReader},
+}
+
+// testEnvironments are the environments the fixture serves.
+var testEnvironments = []string{"development", "staging", "production"}
 
 // fixedNow is the clock of the handler tests, so secrets' times are known.
 var fixedNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
@@ -42,8 +59,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// fixture is a handler over an in-memory Manager, with its audit and
-// request logs captured.
+// fixture is a handler over an in-memory Manager, with its audit log (the
+// Manager's and the handler's events, as in examples/server) and request
+// log captured.
 type fixture struct {
 	t        testing.TB
 	m        *coffer.Manager
@@ -55,18 +73,24 @@ type fixture struct {
 	managers map[string]*coffer.Manager
 }
 
-func newFixture(t testing.TB) *fixture {
+// newFixture returns a handler over a fresh in-memory Manager with
+// testTokens and testEnvironments; edit, when given, changes its Options.
+func newFixture(t testing.TB, edit ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, audit: &syncBuffer{}, log: &syncBuffer{}, clock: fixedNow, managers: map[string]*coffer.Manager{}}
-	f.m = coffertest.NewManager(t, &coffer.Options{
-		AuditLog: slog.New(slog.NewJSONHandler(f.audit, nil)),
-		Now:      func() time.Time { return fixedNow },
-	})
-	h, err := NewHandler(f.m, Options{
-		Token: testToken,
-		Log:   slog.New(slog.NewJSONHandler(f.log, nil)),
-		Now:   f.now,
-	})
+	auditLog := slog.New(slog.NewJSONHandler(f.audit, nil))
+	f.m = coffertest.NewManager(t, &coffer.Options{AuditLog: auditLog, Now: func() time.Time { return fixedNow }})
+	opts := &Options{
+		Environments: testEnvironments,
+		Tokens:       testTokens,
+		Log:          slog.New(slog.NewJSONHandler(f.log, nil)),
+		AuditLog:     auditLog,
+		Now:          f.now,
+	}
+	for _, e := range edit {
+		e(opts)
+	}
+	h, err := NewHandler(f.m, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +144,7 @@ func (f *fixture) state() map[string][]storedSecret {
 	f.t.Helper()
 	ctx := context.Background()
 	out := map[string][]storedSecret{}
-	for _, env := range DefaultEnvironments {
+	for _, env := range testEnvironments {
 		m := f.env(env)
 		list, err := m.List(ctx)
 		if err != nil {
@@ -158,8 +182,13 @@ func request(method, target, body string, headers ...string) *http.Request {
 	return r
 }
 
-// bearer is the header of an authorized API client.
-const bearer = "Authorization: Bearer " + testToken
+// The headers of API clients with each role's token.
+const (
+	bearer = "Authorization: Bearer " + testToken
+	viewer = "Authorization: Bearer " + viewerToken
+	editor = "Authorization: Bearer " + editorToken
+	reader = "Authorization: Bearer " + readerToken
+)
 
 func (f *fixture) serve(r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
@@ -204,11 +233,6 @@ func secretObj(env, key, description, typ, createdBy, updatedBy string, version 
 	}
 }
 
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 // problem is one entry of an error body's "errors".
 func problem(field, code, message string) obj {
 	p := obj{"code": code, "message": message}
@@ -228,4 +252,9 @@ func errorBody(problems ...obj) obj {
 		list[i] = p
 	}
 	return obj{"code": problems[0]["code"], "message": strings.Join(msgs, "; "), "errors": list}
+}
+
+// wantFeatures is the "features" object of GET /api/session in this build.
+func wantFeatures() map[string]any {
+	return map[string]any{"versions": serverFeatures.Versions, "check": serverFeatures.Check, "generate": serverFeatures.Generate}
 }

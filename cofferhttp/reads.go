@@ -1,0 +1,134 @@
+package cofferhttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// The machine reads: the only endpoints whose answers hold values. Both
+// need a role that may reveal (reader or admin); every read is audited by
+// the Manager ("reveal", "environ") with the principal as actor; answers
+// carry Cache-Control: no-store, like every answer of the handler.
+
+// valueResponse is the body of GET /api/secrets/{key}/value.
+type valueResponse struct {
+	Key     string `json:"key"`
+	Version int    `json:"version"`
+	Value   string `json:"value"`
+}
+
+// value serves GET /api/secrets/{key}/value: the current value and the
+// version it belongs to, from one store read.
+func (h *handler) value(w http.ResponseWriter, r *http.Request, p *principal) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, "GET")
+		return
+	}
+	m, _, ok := h.allow(w, r, p, actReveal)
+	if !ok {
+		return
+	}
+	s, v, err := m.RevealSecret(r.Context(), r.PathValue("key"))
+	if err != nil {
+		h.writeCofferError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, valueResponse{Key: s.Key, Version: s.Version, Value: string(v)})
+}
+
+// environ serves GET /api/environ?format=env|json: every secret of the
+// environment with its value. format=env (the default) is a .env file, one
+// KEY=value line per secret in key order, quoted where a shell or a .env
+// parser would otherwise change the value; format=json is one JSON object
+// {"KEY": "value", ...}.
+func (h *handler) environ(w http.ResponseWriter, r *http.Request, p *principal) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, "GET")
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "env" && format != "json" {
+		writeError(w, apiError{
+			Status: http.StatusBadRequest, Code: "invalid_format",
+			Message: `Unknown format; use "env" or "json"`,
+			Errors:  []fieldError{{Field: "format", Code: "invalid_format", Message: `Use "env" or "json"`}},
+		})
+		return
+	}
+	m, _, ok := h.allow(w, r, p, actReveal)
+	if !ok {
+		return
+	}
+	vars, err := m.Environ(r.Context())
+	if err != nil {
+		h.writeCofferError(w, r, err)
+		return
+	}
+	if format == "json" {
+		// Built by hand to keep Environ's key order; each part is a
+		// json.Marshal of a string.
+		var b strings.Builder
+		b.WriteByte('{')
+		for i, kv := range vars {
+			k, v, _ := strings.Cut(kv, "=")
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			kj, _ := json.Marshal(k)
+			vj, _ := json.Marshal(v)
+			b.Write(kj)
+			b.WriteByte(':')
+			b.Write(vj)
+		}
+		b.WriteString("}\n")
+		writeBody(w, http.StatusOK, "application/json; charset=utf-8", []byte(b.String()))
+		return
+	}
+	var b strings.Builder
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(dotenvQuote(v))
+		b.WriteByte('\n')
+	}
+	writeBody(w, http.StatusOK, "text/plain; charset=utf-8", []byte(b.String()))
+}
+
+// dotenvQuote writes a value for a .env file: bare when it holds only
+// characters no .env parser or shell treats specially; in single quotes
+// (read literally by docker compose, godotenv and a POSIX shell) when it
+// holds no single quote or line break; otherwise in double quotes with \\,
+// \", \n, \r and \t escaped, the .env convention. Parsers disagree on the
+// rarer cases (a backslash inside single quotes for python-dotenv, $ inside
+// double quotes for docker compose), so a program that must read every
+// value exactly asks for format=json.
+func dotenvQuote(v string) string {
+	if v != "" && strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.,/:@%+=") == "" {
+		return v
+	}
+	if !strings.ContainsAny(v, "'\n\r") {
+		return "'" + v + "'"
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range v {
+		switch c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
