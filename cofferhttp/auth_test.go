@@ -42,10 +42,16 @@ func (s pageSession) req(method, target, body string, headers ...string) *http.R
 	return r
 }
 
-// signIn signs in as the page does and returns the session.
+// signIn signs in as the page does with the admin's token and returns the session.
 func (f *fixture) signIn() pageSession {
 	f.t.Helper()
-	w := f.serve(request("POST", "/api/session", `{"token":"`+testToken+`"}`, "Origin: http://example.com", "Sec-Fetch-Site: same-origin"))
+	return f.signInWith(testToken)
+}
+
+// signInWith signs in as the page does with token and returns the session.
+func (f *fixture) signInWith(token string) pageSession {
+	f.t.Helper()
+	w := f.serve(request("POST", "/api/session", `{"token":"`+token+`"}`, "Origin: http://example.com", "Sec-Fetch-Site: same-origin"))
 	if w.Code != http.StatusCreated {
 		f.t.Fatalf("sign in: %d %s", w.Code, w.Body)
 	}

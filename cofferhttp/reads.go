@@ -100,9 +100,10 @@ func (h *handler) environ(w http.ResponseWriter, r *http.Request, p *principal) 
 // characters no .env parser or shell treats specially; in single quotes
 // (read literally by docker compose, godotenv and a POSIX shell) when it
 // holds no single quote or line break; otherwise in double quotes with \\,
-// \", \n, \r and \t escaped, the .env convention. Parsers disagree on the
-// rarer cases (a backslash inside single quotes for python-dotenv, $ inside
-// double quotes for docker compose), so a program that must read every
+// \", \$ and \` escaped (as a shell reads them) and line breaks as \n and
+// \r (the .env convention; a shell keeps those two as written).
+// Parsers disagree on the rarer cases (a backslash inside single quotes for
+// python-dotenv, \$ for docker compose), so a program that must read every
 // value exactly asks for format=json.
 func dotenvQuote(v string) string {
 	if v != "" && strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.,/:@%+=") == "" {
@@ -113,8 +114,8 @@ func dotenvQuote(v string) string {
 	}
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, c := range v {
-		switch c {
+	for i := 0; i < len(v); i++ { // bytes: a value need not be UTF-8
+		switch c := v[i]; c {
 		case '\\':
 			b.WriteString(`\\`)
 		case '"':
@@ -123,10 +124,12 @@ func dotenvQuote(v string) string {
 			b.WriteString(`\n`)
 		case '\r':
 			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
+		case '$':
+			b.WriteString(`\$`)
+		case '`':
+			b.WriteString("\\`")
 		default:
-			b.WriteRune(c)
+			b.WriteByte(c)
 		}
 	}
 	b.WriteByte('"')

@@ -1,0 +1,12 @@
+package cofferhttp
+
+import "testing"
+
+// extraMatrixEndpoints are the matrix's endpoints of the versions and check
+// APIs.
+func extraMatrixEndpoints(q func(string) func(string) string) []matrixEndpoint {
+	return nil
+}
+
+// seedExtra prepares what extraMatrixEndpoints need.
+func seedExtra(t *testing.T, f *fixture) {}
