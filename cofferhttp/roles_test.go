@@ -193,7 +193,9 @@ func TestAccessPanel(t *testing.T) {
 // TestSessionEnvironments checks that GET /api/session lists only the
 // environments the principal may use, and its permissions.
 func TestSessionEnvironments(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.Tokens = []Token{{Name: "r", Secret: readerToken, Role: RoleReader, Environments: []string{"production", "staging"}}} })
+	f := newFixture(t, func(o *Options) {
+		o.Tokens = []Token{{Name: "r", Secret: readerToken, Role: RoleReader, Environments: []string{"production", "staging"}}}
+	})
 	w := f.serve(request("GET", "/api/session", "", reader))
 	want := obj{
 		"actor": "r", "role": "reader", "via": "token",
