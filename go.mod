@@ -69,6 +69,9 @@ require (
 require (
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
+	github.com/google/go-replayers/grpcreplay v1.5.1 // indirect
+	github.com/google/go-replayers/httpreplay v1.2.0 // indirect
+	github.com/google/martian/v3 v3.3.3 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
