@@ -1,6 +1,9 @@
 package cofferhttp
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+)
 
 // extraMatrixEndpoints are the matrix's endpoints of the versions and check
 // APIs.
@@ -10,3 +13,6 @@ func extraMatrixEndpoints(q func(string) func(string) string) []matrixEndpoint {
 
 // seedExtra prepares what extraMatrixEndpoints need.
 func seedExtra(t *testing.T, f *fixture) {}
+
+// extraCanaryRequests are the canary requests of the versions and check APIs.
+func extraCanaryRequests(canary string, s pageSession) []*http.Request { return nil }

@@ -3,6 +3,7 @@ package cofferhttp
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -19,17 +20,24 @@ func checkAnswer(t *testing.T, status int, body []byte, okStatus int) {
 		}
 	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge,
 		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
-		var e apiError
-		if err := json.Unmarshal(body, &e); err != nil || e.Code == "" || e.Message == "" || len(e.Errors) == 0 {
-			t.Fatalf("status %d with a malformed error body: %v %s", status, err, body)
-		}
-		for _, p := range e.Errors {
-			if p.Code == "" || p.Message == "" {
-				t.Fatalf("a problem without code or message: %s", body)
-			}
-		}
+		checkError(t, status, body)
 	default:
 		t.Fatalf("unexpected status %d: %s", status, body)
+	}
+}
+
+// checkError checks an error answer's documented shape: a code, a message
+// and at least one problem, each with a code and a message.
+func checkError(t *testing.T, status int, body []byte) {
+	t.Helper()
+	var e apiError
+	if err := json.Unmarshal(body, &e); err != nil || e.Code == "" || e.Message == "" || len(e.Errors) == 0 {
+		t.Fatalf("status %d with a malformed error body: %v %s", status, err, body)
+	}
+	for _, p := range e.Errors {
+		if p.Code == "" || p.Message == "" {
+			t.Fatalf("a problem without code or message: %s", body)
+		}
 	}
 }
 
@@ -63,5 +71,63 @@ func FuzzUpdateBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		w := fx.serve(request("PATCH", "/api/secrets/DATABASE_URL", body, bearer))
 		checkAnswer(t, w.Code, w.Body.Bytes(), http.StatusOK)
+	})
+}
+
+// FuzzSignInBody sends arbitrary bodies to POST /api/session.
+func FuzzSignInBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"token":"` + testToken + `"}`, `{"token":""}`, `{}`, `null`, `{"token":1}`, `{"token":"x","extra":1}`,
+		`{"token":"` + testToken + `"} {}`, `{"token":"\u0000"}`, `{"token"`,
+	} {
+		f.Add(seed)
+	}
+	fx := newFixture(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		// Each input from its own address, so throttling does not hide
+		// the parser's answers.
+		r := request("POST", "/api/session", body)
+		r.RemoteAddr = "[2001:db8:" + itoa(len(body)%65536) + "::1]:1"
+		w := fx.serve(r)
+		switch w.Code {
+		case http.StatusCreated:
+			var s sessionResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &s); err != nil || s.CSRFToken == "" || len(w.Result().Cookies()) != 1 {
+				t.Fatalf("201 without a session: %v %s", err, w.Body)
+			}
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusUnsupportedMediaType,
+			http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
+			checkError(t, w.Code, w.Body.Bytes())
+			if len(w.Result().Cookies()) != 0 {
+				t.Fatalf("status %d set a cookie", w.Code)
+			}
+		default:
+			t.Fatalf("unexpected status %d: %s", w.Code, w.Body)
+		}
+	})
+}
+
+// FuzzSessionCookie sends arbitrary session cookies: none is accepted but
+// the ones the handler issued, and none makes it fail.
+func FuzzSessionCookie(f *testing.F) {
+	fx := newFixture(f)
+	s := fx.signIn()
+	f.Add(s.cookie.Value)
+	f.Add("")
+	f.Add(".")
+	f.Add("e30.AAAA")
+	payload, sig, _ := strings.Cut(s.cookie.Value, ".")
+	f.Add(payload + "." + sig + "x")
+	f.Fuzz(func(t *testing.T, value string) {
+		r := request("GET", "/api/secrets", "")
+		r.Header.Set("Cookie", sessionCookie+"="+value)
+		w := fx.serve(r)
+		switch {
+		case w.Code == http.StatusOK && value == s.cookie.Value:
+		case w.Code == http.StatusUnauthorized:
+			checkError(t, w.Code, w.Body.Bytes())
+		default:
+			t.Fatalf("cookie %q: status %d", value, w.Code)
+		}
 	})
 }

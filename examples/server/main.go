@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -239,11 +240,24 @@ func readTokens(path string) ([]cofferhttp.Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens, err := parseTokens(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tokens, nil
+}
+
+// parseTokens parses a tokens file; cofferhttp.NewHandler checks the
+// tokens themselves.
+func parseTokens(data []byte) ([]cofferhttp.Token, error) {
 	var entries []tokenFile
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&entries); err != nil {
-		return nil, fmt.Errorf("%s: not a JSON list of {\"name\", \"secret\", \"role\", \"environments\"}", path)
+		return nil, errors.New(`not a JSON list of {"name", "secret", "role", "environments"}`)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON list")
 	}
 	out := make([]cofferhttp.Token, len(entries))
 	for i, e := range entries {
