@@ -1,0 +1,227 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/coffer-go/coffer"
+)
+
+// features are the parts of the API the server offers (GET /api/session).
+type features struct {
+	Versions, Check, Generate bool
+}
+
+// serverFeatures asks the server which features it offers.
+func serverFeatures(t *testing.T, srv *server) features {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.URL+"api/session", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct{ Features features }
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("server features: %+v", s.Features)
+	return s.Features
+}
+
+// historyLabel is the label of a row's history button, when the server
+// keeps history.
+func historyLabel(key string, f features) []string {
+	if f.Versions {
+		return []string{"History of " + key}
+	}
+	return nil
+}
+
+// firstAction is the label of a row's first action button.
+func firstAction(key string, f features) string {
+	if f.Versions {
+		return "History of " + key
+	}
+	return "Edit " + key
+}
+
+// focused returns the aria-label (or id) of the focused element.
+func focused(b *browser) string {
+	return eval[string](b, `(e => e.getAttribute('aria-label') || e.id)(document.activeElement)`)
+}
+
+// similarKeyStage adds a key that differs from DATABASE_URL only in case:
+// the page warns before creating it and stores nothing until the user
+// confirms; changing the key withdraws the warning.
+func similarKeyStage(t *testing.T, b *browser, dev *coffer.Manager) {
+	before, err := dev.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("add a similar key",
+		chromedp.Click(chromedp.CSS("#add")),
+		chromedp.WaitVisible(chromedp.CSS("#add-dialog")),
+		chromedp.SendKeys(chromedp.CSS("#add-key"), "Database_Url"),
+		chromedp.SendKeys(chromedp.CSS("#add-value"), "some-value"),
+		chromedp.Click(chromedp.CSS("#add-form button[type=submit]")),
+		waitFor(`!document.querySelector('#add-key-warning').hidden`),
+	)
+	type warning struct{ Text, Button, Focus string }
+	w := eval[warning](b, `({Text: document.querySelector('#add-key-warning').textContent,
+		Button: document.querySelector('#add-form button[type=submit]').textContent, Focus: document.activeElement.id})`)
+	want := warning{
+		Text:   "DATABASE_URL already exists; keys are case-sensitive, so Database_Url would be a separate secret. Create it anyway?",
+		Button: "Create Anyway", Focus: "add-key",
+	}
+	if diff := cmp.Diff(want, w); diff != "" {
+		t.Errorf("similar-key warning (-want +got):\n%s", diff)
+	}
+	b.screenshot("add-dialog-similar-key.png")
+	b.do("change the key",
+		chromedp.SendKeys(chromedp.CSS("#add-key"), "_2"),
+		waitFor(`document.querySelector('#add-key-warning').hidden && document.querySelector('#add-form button[type=submit]').textContent === 'Create Secret'`),
+		chromedp.Click(chromedp.CSS("#add-dialog [data-close]")),
+		chromedp.WaitNotVisible(chromedp.CSS("#add-dialog")),
+	)
+	after, err := dev.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("the warned add changed the store (-before +after):\n%s", diff)
+	}
+}
+
+// panelsStage opens the Help panel (the security best practices and the
+// troubleshooting of a secret that does not work) and the Access panel
+// (token names, roles and environments; never a token).
+func panelsStage(t *testing.T, b *browser) {
+	b.do("open the help panel",
+		chromedp.Click(chromedp.CSS("#show-help")),
+		chromedp.WaitVisible(chromedp.CSS("#help-panel")),
+	)
+	help := eval[string](b, `document.querySelector('#help-panel').innerText`)
+	for _, want := range []string{"Security best practices", "Rotate secrets regularly", "Secret not working?", "Keys are case-sensitive"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("the help panel lacks %q", want)
+		}
+	}
+	if got := eval[string](b, `document.querySelector('#show-help').getAttribute('aria-expanded') + ' ' + document.activeElement.id`); got != "true help-title" {
+		t.Errorf("after opening help: aria-expanded and focus = %q", got)
+	}
+	b.screenshot("help-panel.png")
+	b.do("close the help panel",
+		chromedp.Click(chromedp.CSS(`[data-close-panel="help-panel"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS("#help-panel")),
+	)
+	if got := focused(b); got != "show-help" {
+		t.Errorf("focus after closing help is on %q, want the Help button", got)
+	}
+
+	b.do("open the access panel",
+		chromedp.Click(chromedp.CSS("#show-access")),
+		chromedp.WaitVisible(chromedp.CSS("#access-panel")),
+		waitFor(`document.querySelectorAll('#access-body tr').length === 2`),
+	)
+	rows := eval[[][]string](b, `[...document.querySelectorAll('#access-body tr')].map(r => [...r.cells].map(c => c.textContent.trim()))`)
+	if diff := cmp.Diff([][]string{{"admin", "admin", "All environments"}, {"vera", "viewer", "production"}}, rows); diff != "" {
+		t.Errorf("access rows (-want +got):\n%s", diff)
+	}
+	if eval[bool](b, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || document.documentElement.outerHTML.includes(%q)`, testToken, viewerToken)) {
+		t.Error("a token is in the page")
+	}
+	b.screenshot("access-panel.png")
+	b.do("close the access panel",
+		chromedp.Click(chromedp.CSS("#show-access")),
+		chromedp.WaitNotVisible(chromedp.CSS("#access-panel")),
+	)
+}
+
+// narrowStage shows the page 390 px wide (a phone): nothing needs
+// sideways scrolling, Created and Actions are on screen, and a long key
+// wraps only at its underscores.
+func narrowStage(t *testing.T, b *browser, st *store) {
+	const longKey = "PAYMENT_PROVIDER_WEBHOOK_SIGNING_SECRET_FOR_EUROPE"
+	st.seed("production", longKey, "whsec_0123456789", "Verifies the payment provider's webhook calls to the checkout service")
+	b.do("narrow the window",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Evaluate[chromedp.Void](`(s => { s.value = 'staging'; s.dispatchEvent(new Event('change')); })(document.querySelector('#env'))`),
+		chromedp.Evaluate[chromedp.Void](`(s => { s.value = 'production'; s.dispatchEvent(new Event('change')); })(document.querySelector('#env'))`),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-key="`+longKey+`"]`)),
+	)
+	type layout struct {
+		ScrollWidth, ViewportWidth int
+		Offscreen                  []string // cells or buttons that reach past the right edge
+	}
+	got := eval[layout](b, `({ScrollWidth: document.documentElement.scrollWidth, ViewportWidth: window.innerWidth,
+		Offscreen: [...document.querySelectorAll('#secrets-body td, #secrets-body button:not([hidden]), header *')]
+			.filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+			.map(e => e.className || e.tagName)})`)
+	if diff := cmp.Diff(layout{ScrollWidth: 390, ViewportWidth: 390, Offscreen: []string{}}, got); diff != "" {
+		t.Errorf("layout at 390 px (-want +got):\n%s", diff)
+	}
+	for _, sel := range []string{".created", ".actions button:not([hidden])"} {
+		if !eval[bool](b, fmt.Sprintf(`(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })(document.querySelector('tr[data-key=%q] %s'))`, longKey, sel)) {
+			t.Errorf("%s of the long key's row is not on screen at 390 px", sel)
+		}
+	}
+	// Where the key's text breaks into lines: each break must come right
+	// after an underscore.
+	breaks := eval[[]string](b, fmt.Sprintf(`(el => {
+		const out = []; let top = null, prev = '';
+		const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+		for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+			for (let i = 0; i < n.data.length; i++) {
+				const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+				const t = r.getClientRects()[0].top;
+				if (top !== null && t > top + 2) { out.push(prev + '|' + n.data[i]); }
+				top = t; prev = n.data[i];
+			}
+		}
+		return out; })(document.querySelector('tr[data-key=%q] .key'))`, longKey))
+	if len(breaks) == 0 {
+		t.Errorf("the long key does not wrap at 390 px (the test would prove nothing)")
+	}
+	for _, br := range breaks {
+		if !strings.HasPrefix(br, "_|") {
+			t.Errorf("the long key breaks inside a word at %q", br)
+		}
+	}
+	b.screenshot("narrow-390.png")
+	b.do("widen the window", chromedp.EmulateViewport(1280, 800))
+}
+
+// viewerStage signs out and in again as a viewer of production only: the
+// page offers no Add, Edit or Delete, and only production.
+func viewerStage(t *testing.T, b *browser) {
+	b.do("sign out",
+		chromedp.Click(chromedp.CSS("#signout")),
+		chromedp.WaitVisible(chromedp.CSS("#signin-token")),
+		chromedp.SendKeys(chromedp.CSS("#signin-token"), viewerToken),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`#secrets-body tr[data-key="DATABASE_URL"]`)),
+	)
+	type view struct {
+		Envs                      []string
+		Add, Edit, Delete, Access bool
+		SignedInAs                string
+	}
+	got := eval[view](b, `({Envs: [...document.querySelectorAll('#env option')].map(o => o.value),
+		Add: !document.querySelector('#add').hidden, Access: !document.querySelector('#show-access').hidden,
+		Edit: document.querySelectorAll('#secrets-body .edit:not([hidden])').length > 0,
+		Delete: document.querySelectorAll('#secrets-body .delete:not([hidden])').length > 0,
+		SignedInAs: document.querySelector('#signed-in-as').textContent})`)
+	if diff := cmp.Diff(view{Envs: []string{"production"}, SignedInAs: "Signed in as vera (viewer)"}, got); diff != "" {
+		t.Errorf("the viewer's page (-want +got):\n%s", diff)
+	}
+	b.screenshot("viewer.png")
+}
