@@ -1,6 +1,7 @@
 package cofferhttp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,16 +74,23 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) 
 		if !ok {
 			return
 		}
-		list, err := m.List(r.Context())
+		// The read and its JSON are shared by the requests it serves.
+		body, err := h.sharedRead(r.Context(), p, "list", env, "", func(ctx context.Context) ([]byte, error) {
+			list, err := m.List(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := listResponse{Environment: env, Secrets: make([]secretJSON, 0, len(list))}
+			for _, s := range list {
+				out.Secrets = append(out.Secrets, toJSON(s))
+			}
+			return marshal(out)
+		})
 		if err != nil {
 			h.writeCofferError(w, r, err)
 			return
 		}
-		out := listResponse{Environment: env, Secrets: make([]secretJSON, 0, len(list))}
-		for _, s := range list {
-			out.Secrets = append(out.Secrets, toJSON(s))
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeBody(w, http.StatusOK, jsonType, body)
 	case http.MethodPost:
 		m, _, ok := h.allow(w, r, p, actWrite)
 		if !ok {
@@ -112,16 +120,22 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 	key := r.PathValue("key")
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		m, _, ok := h.allow(w, r, p, actRead)
+		m, env, ok := h.allow(w, r, p, actRead)
 		if !ok {
 			return
 		}
-		s, err := m.Get(r.Context(), key)
+		body, err := h.sharedRead(r.Context(), p, "get", env, key, func(ctx context.Context) ([]byte, error) {
+			s, err := m.Get(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			return marshal(toJSON(s))
+		})
 		if err != nil {
 			h.writeCofferError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, toJSON(s))
+		writeBody(w, http.StatusOK, jsonType, body)
 	case http.MethodPatch:
 		m, _, ok := h.allow(w, r, p, actWrite)
 		if !ok {

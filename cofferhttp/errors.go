@@ -131,14 +131,26 @@ func writeError(w http.ResponseWriter, e apiError) {
 	writeJSON(w, e.Status, e)
 }
 
+// jsonType is the Content-Type of every JSON answer.
+const jsonType = "application/json; charset=utf-8"
+
 // writeJSON writes v as the JSON response body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		body = []byte(`{"code":"internal","message":"Internal server error","errors":[{"code":"internal","message":"Internal server error"}]}`)
+		body = []byte(`{"code":"internal","message":"Internal server error","errors":[{"code":"internal","message":"Internal server error"}]}` + "\n")
 	}
-	writeBody(w, status, "application/json; charset=utf-8", append(body, '\n'))
+	writeBody(w, status, jsonType, body)
+}
+
+// marshal encodes v as a JSON response body, with its final newline.
+func marshal(v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(body, '\n'), nil
 }
 
 // writeBody writes a complete response body with its length.

@@ -88,6 +88,7 @@ type handler struct {
 	clientAddr func(*http.Request) string
 	sessions   *sessions
 	throttle   *throttle
+	reads      *readGroup
 
 	log, auditLog *slog.Logger
 	routes        http.Handler // the mux behind cross-origin protection
@@ -190,6 +191,7 @@ func NewHandler(m *coffer.Manager, opts *Options) (http.Handler, error) {
 	}
 	h.sessions = newSessions(key, ttl, now, h.tokens, newSignOutList(so, now))
 	h.throttle = newThrottle(now)
+	h.reads = newReadGroup()
 
 	// http.CrossOriginProtection refuses state-changing requests that a
 	// browser marks as cross-site (Sec-Fetch-Site) or whose Origin is not

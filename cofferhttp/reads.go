@@ -1,6 +1,7 @@
 package cofferhttp
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -25,16 +26,23 @@ func (h *handler) value(w http.ResponseWriter, r *http.Request, p *principal) {
 		methodNotAllowed(w, "GET")
 		return
 	}
-	m, _, ok := h.allow(w, r, p, actReveal)
+	m, env, ok := h.allow(w, r, p, actReveal)
 	if !ok {
 		return
 	}
-	s, v, err := m.RevealSecret(r.Context(), r.PathValue("key"))
+	key := r.PathValue("key")
+	body, err := h.sharedRead(r.Context(), p, "reveal", env, key, func(ctx context.Context) ([]byte, error) {
+		s, v, err := m.RevealSecret(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		return marshal(valueResponse{Key: s.Key, Version: s.Version, Value: string(v)})
+	})
 	if err != nil {
 		h.writeCofferError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, valueResponse{Key: s.Key, Version: s.Version, Value: string(v)})
+	writeBody(w, http.StatusOK, jsonType, body)
 }
 
 // environ serves GET /api/environ?format=env|json: every secret of the
@@ -56,19 +64,39 @@ func (h *handler) environ(w http.ResponseWriter, r *http.Request, p *principal) 
 		})
 		return
 	}
-	m, _, ok := h.allow(w, r, p, actReveal)
+	m, env, ok := h.allow(w, r, p, actReveal)
 	if !ok {
 		return
 	}
-	vars, err := m.Environ(r.Context())
+	op := "environ"
+	if format == "json" {
+		op = "environ_json" // the shared answer differs by format
+	}
+	body, err := h.sharedRead(r.Context(), p, op, env, "", func(ctx context.Context) ([]byte, error) {
+		vars, err := m.Environ(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return formatEnviron(vars, format == "json"), nil
+	})
 	if err != nil {
 		h.writeCofferError(w, r, err)
 		return
 	}
 	if format == "json" {
+		writeBody(w, http.StatusOK, jsonType, body)
+	} else {
+		writeBody(w, http.StatusOK, "text/plain; charset=utf-8", body)
+	}
+}
+
+// formatEnviron writes Environ's "KEY=value" lines as a .env file or, with
+// asJSON, as one JSON object in key order.
+func formatEnviron(vars []string, asJSON bool) []byte {
+	var b strings.Builder
+	if asJSON {
 		// Built by hand to keep Environ's key order; each part is a
 		// json.Marshal of a string.
-		var b strings.Builder
 		b.WriteByte('{')
 		for i, kv := range vars {
 			k, v, _ := strings.Cut(kv, "=")
@@ -82,10 +110,8 @@ func (h *handler) environ(w http.ResponseWriter, r *http.Request, p *principal) 
 			b.Write(vj)
 		}
 		b.WriteString("}\n")
-		writeBody(w, http.StatusOK, "application/json; charset=utf-8", []byte(b.String()))
-		return
+		return []byte(b.String())
 	}
-	var b strings.Builder
 	for _, kv := range vars {
 		k, v, _ := strings.Cut(kv, "=")
 		b.WriteString(k)
@@ -93,7 +119,7 @@ func (h *handler) environ(w http.ResponseWriter, r *http.Request, p *principal) 
 		b.WriteString(dotenvQuote(v))
 		b.WriteByte('\n')
 	}
-	writeBody(w, http.StatusOK, "text/plain; charset=utf-8", []byte(b.String()))
+	return []byte(b.String())
 }
 
 // dotenvQuote writes a value for a .env file: bare when it holds only

@@ -30,7 +30,7 @@ type replicaStore struct {
 }
 
 // sqliteReplicaStore is a SQLite file in the test's temporary directory.
-func sqliteReplicaStore(t *testing.T) replicaStore {
+func sqliteReplicaStore(t testing.TB) replicaStore {
 	return replicaStore{
 		url:       "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "replicas.db")),
 		keeperURL: randomKeeperURL(t),
@@ -39,7 +39,7 @@ func sqliteReplicaStore(t *testing.T) replicaStore {
 
 // postgresReplicaStore is a fresh table on the PostgreSQL server of
 // COFFER_POSTGRES_URL, dropped when the test ends.
-func postgresReplicaStore(t *testing.T) replicaStore {
+func postgresReplicaStore(t testing.TB) replicaStore {
 	server := testengine.Env(t, testengine.PostgresURL)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -62,7 +62,7 @@ func postgresReplicaStore(t *testing.T) replicaStore {
 	return replicaStore{url: server + sep + "table=" + table, keeperURL: randomKeeperURL(t)}
 }
 
-func randomKeeperURL(t *testing.T) string {
+func randomKeeperURL(t testing.TB) string {
 	var key [32]byte
 	_, _ = rand.Read(key[:])
 	return "base64key://" + base64.URLEncoding.EncodeToString(key[:])
@@ -123,7 +123,7 @@ func (r replica) serve(req *http.Request) *httptest.ResponseRecorder {
 // session id, and expired sign-outs are deleted. On SQLite (a file the
 // replicas share) and on PostgreSQL.
 func TestReplicas(t *testing.T) {
-	for name, open := range map[string]func(*testing.T) replicaStore{"sqlite": sqliteReplicaStore, "postgres": postgresReplicaStore} {
+	for name, open := range map[string]func(testing.TB) replicaStore{"sqlite": sqliteReplicaStore, "postgres": postgresReplicaStore} {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			key := make([]byte, SessionKeyLen)
