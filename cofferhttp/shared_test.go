@@ -210,4 +210,3 @@ func TestSharedReadsPerPrincipal(t *testing.T) {
 	close(gate)
 	wg.Wait()
 }
-
