@@ -74,6 +74,16 @@
 // derive Managers that share the collection and keyring. Names are 1 to
 // MaxNameLen letters, digits, '-' and '_' (ErrInvalidName).
 //
+// # Best practices
+//
+// Manager.Check turns the Secrets page's advice into a report over one or
+// more environments: a Finding per secret and broken practice (values not
+// rotated within CheckOptions.MaxAge, no description, keys not
+// UPPERCASE_WITH_UNDERSCORES or differing from another only in case or
+// underscores, keys missing from an environment, one value shared by two
+// environments, weak passwords, tokens and keys), each with a message a
+// person acts on and never a value. Generate makes strong values.
+//
 // # Security
 //
 // Values are sealed with AES-256-GCM under random 256-bit data keys; the data

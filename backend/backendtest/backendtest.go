@@ -66,6 +66,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"DidYouMean", testDidYouMean},
 		{"Require", testRequire},
 		{"Environ", testEnviron},
+		{"Check", testCheck},
 		{"DeleteIsPermanent", testDeleteIsPermanent},
 		{"ChangesTakeEffectImmediately", testChangesTakeEffectImmediately},
 		{"StaleWritesAreConflicts", testStaleWritesAreConflicts},
