@@ -45,19 +45,38 @@ func toJSON(s coffer.Secret) secretJSON {
 }
 
 // createRequest is the body of POST /api/secrets: the Add Secret dialog.
+// Generate, instead of a value, asks the server for a random value of that
+// many bytes (coffer.Generate): it is stored and never sent anywhere.
 type createRequest struct {
 	Key         string `json:"key"`
 	Value       string `json:"value"`
+	Generate    int    `json:"generate"`
 	Description string `json:"description"`
 	Type        string `json:"type"`
 }
 
 // updateRequest is the body of PATCH /api/secrets/{key}: the edit dialog.
 // An empty value keeps the current value; a null or absent description
-// keeps the current description.
+// keeps the current description; generate sets a new random value.
 type updateRequest struct {
 	Value       string  `json:"value"`
+	Generate    int     `json:"generate"`
 	Description *string `json:"description"`
+}
+
+// errValueAndGenerate is a request with both a value and generate.
+var errValueAndGenerate = fmt.Errorf("%w: send either a value or generate, not both", coffer.ErrInvalidValue)
+
+// valueOf returns the value a create or update request sets: the one given,
+// or a generated one.
+func valueOf(value string, generate int) (coffer.Value, error) {
+	if generate == 0 {
+		return coffer.Value(value), nil
+	}
+	if value != "" {
+		return "", errValueAndGenerate
+	}
+	return coffer.Generate(generate)
 }
 
 // listResponse is the body of GET /api/secrets.
@@ -100,8 +119,13 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) 
 		if !h.decodeBody(w, r, &req) {
 			return
 		}
+		value, err := valueOf(req.Value, req.Generate)
+		if err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
 		s, err := m.Create(r.Context(), coffer.NewSecret{
-			Key: req.Key, Value: coffer.Value(req.Value), Description: req.Description, Type: coffer.Type(req.Type),
+			Key: req.Key, Value: value, Description: req.Description, Type: coffer.Type(req.Type),
 		})
 		if err != nil {
 			h.writeCofferError(w, r, err)
@@ -145,7 +169,12 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 		if !h.decodeBody(w, r, &req) {
 			return
 		}
-		s, err := m.Update(r.Context(), key, coffer.Change{Value: coffer.Value(req.Value), Description: req.Description})
+		value, err := valueOf(req.Value, req.Generate)
+		if err != nil {
+			h.writeCofferError(w, r, err)
+			return
+		}
+		s, err := m.Update(r.Context(), key, coffer.Change{Value: value, Description: req.Description})
 		if err != nil {
 			h.writeCofferError(w, r, err)
 			return
@@ -256,9 +285,9 @@ func isUnknownField(err error) bool {
 func fieldsOf(v any) string {
 	switch v.(type) {
 	case *createRequest:
-		return `"key", "value", "description" and "type"`
+		return `"key", "value", "generate", "description" and "type"`
 	case *updateRequest:
-		return `"value" and "description"`
+		return `"value", "generate" and "description"`
 	case *signInRequest:
 		return `"token"`
 	}

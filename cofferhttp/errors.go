@@ -60,6 +60,9 @@ var sentinels = []struct {
 	{coffer.ErrAlreadyExists, http.StatusConflict, "key"},
 	{coffer.ErrConflict, http.StatusConflict, ""},
 	{coffer.ErrClosed, http.StatusServiceUnavailable, ""},
+	// Only Generate's size, the "generate" field, can be out of range
+	// among the options a request sets.
+	{coffer.ErrInvalidOptions, http.StatusUnprocessableEntity, "generate"},
 }
 
 // fromCoffer turns an error of a coffer Manager into the API's answer: one

@@ -79,7 +79,6 @@ type Options struct {
 type handler struct {
 	envs       []string
 	managers   map[string]*coffer.Manager
-	check      *coffer.Manager // runs Check across environments
 	defaultEnv string
 	maxBody    int64
 
@@ -158,7 +157,7 @@ func NewHandler(m *coffer.Manager, opts *Options) (http.Handler, error) {
 		}
 		h.managers[name] = em
 	}
-	h.envs, h.defaultEnv, h.check = slices.Clone(envs), envs[0], h.managers[envs[0]]
+	h.envs, h.defaultEnv = slices.Clone(envs), envs[0]
 
 	if err := h.setTokens(o.Tokens); err != nil {
 		return nil, err
@@ -212,6 +211,7 @@ func NewHandler(m *coffer.Manager, opts *Options) (http.Handler, error) {
 	mux.HandleFunc("/api/secrets/{key}/value", h.authed(h.value))
 	mux.HandleFunc("/api/environ", h.authed(h.environ))
 	mux.HandleFunc("/api/access", h.authed(h.access))
+	mux.HandleFunc("/api/check", h.authed(h.check))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{Status: http.StatusNotFound, Code: "route_not_found", Message: "No such API endpoint"})
 	})

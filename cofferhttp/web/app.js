@@ -405,19 +405,32 @@
     focus.focus();
   }
 
+  // restoreFocus puts focus where it belongs once a dialog has closed: the
+  // target of a save (focusNext), else the element that opened it, else the
+  // page's main action.
+  function restoreFocus() {
+    const fallback = session && session.can.write ? $('#add') : $('#env');
+    const back = [focusNext, opener].find((e) => e && e.isConnected && !e.hidden) || fallback;
+    back.focus();
+  }
+
+  // closeDialog closes a dialog and moves focus at once: the close event
+  // comes a task later, and focus must not rest on the page's body (or be
+  // taken back from wherever the user went) meanwhile.
+  function closeDialog(dialog) {
+    dialog.close();
+    restoreFocus();
+  }
+
   // closeTo closes a dialog after a save and puts focus on target.
   function closeTo(dialog, target) {
     focusNext = target;
-    dialog.close();
-    // The close event comes a task later; focus moves now, so nothing can
-    // happen while it rests on the page's body.
-    const fallback = session.can.write ? $('#add') : $('#env');
-    (target && target.isConnected ? target : fallback).focus();
+    closeDialog(dialog);
   }
 
   for (const dialog of [addDialog, editDialog, historyDialog, deleteDialog]) {
     for (const button of dialog.querySelectorAll('[data-close]')) {
-      button.addEventListener('click', () => dialog.close());
+      button.addEventListener('click', () => closeDialog(dialog));
     }
     // Escape closes a modal <dialog> natively; every way of closing ends here.
     dialog.addEventListener('close', () => {
@@ -425,11 +438,12 @@
       $('form', dialog).reset();
       setGenerate(dialog, false);
       clearErrors(dialog);
-      const fallback = session && session.can.write ? $('#add') : $('#env');
-      const back = [focusNext, opener].find((e) => e && e.isConnected && !e.hidden) || fallback;
+      const active = document.activeElement;
+      if (!active || active === document.body || dialog.contains(active)) {
+        restoreFocus(); // closed by Escape: nothing has moved focus yet
+      }
       opener = null;
       focusNext = null;
-      back.focus();
     });
   }
 

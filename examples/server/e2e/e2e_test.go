@@ -415,6 +415,12 @@ func TestBrowser(t *testing.T) {
 
 	similarKeyStage(t, b, dev)
 	panelsStage(t, b)
+	if features.Generate {
+		generateStage(t, b, dev)
+	}
+	if features.Check {
+		healthStage(t, b, st)
+	}
 
 	// The environment selector switches the table to another environment.
 	b.do("select production",

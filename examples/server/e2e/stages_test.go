@@ -225,3 +225,68 @@ func viewerStage(t *testing.T, b *browser) {
 	}
 	b.screenshot("viewer.png")
 }
+
+// healthStage opens the Health panel: the findings of Check across the
+// served environments, as the library reports them, and no value.
+func healthStage(t *testing.T, b *browser, st *store) {
+	findings, err := st.env("development").Check(context.Background(), &coffer.CheckOptions{Environments: []string{"development", "staging", "production"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]string
+	for _, f := range findings {
+		want = append(want, []string{f.Environment, f.Key, f.Message})
+	}
+	if len(want) == 0 {
+		t.Fatal("no findings to show: the stage would prove nothing")
+	}
+	b.do("open the health panel",
+		chromedp.Click(chromedp.CSS("#show-health")),
+		chromedp.WaitVisible(chromedp.CSS("#health-panel")),
+		waitFor(fmt.Sprintf(`document.querySelectorAll('#health-list li').length === %d`, len(want))),
+	)
+	got := eval[[][]string](b, `[...document.querySelectorAll('#health-list li')].map(li =>
+		[li.querySelector('.env').textContent, (li.querySelector('.key') || {textContent: ''}).textContent, li.querySelector('.message').textContent])`)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("health findings (-want +got):\n%s", diff)
+	}
+	if summary := eval[string](b, `document.querySelector('#health-summary').textContent`); !strings.HasSuffix(summary, "in development, staging, production:") {
+		t.Errorf("health summary = %q", summary)
+	}
+	b.screenshot("health-panel.png")
+	b.do("close the health panel",
+		chromedp.Click(chromedp.CSS(`[data-close-panel="health-panel"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS("#health-panel")),
+	)
+}
+
+// generateStage adds a secret with "Generate": the value field is disabled,
+// the server stores a 32-byte random value, and the page never holds it.
+func generateStage(t *testing.T, b *browser, dev *coffer.Manager) {
+	b.do("add with a generated value",
+		chromedp.Click(chromedp.CSS("#add")),
+		chromedp.WaitVisible(chromedp.CSS("#add-dialog")),
+		chromedp.SendKeys(chromedp.CSS("#add-key"), "WEBHOOK_SIGNING_SECRET"),
+		chromedp.Click(chromedp.CSS("#add-generate")),
+		chromedp.SendKeys(chromedp.CSS("#add-description"), "Signs outgoing webhooks"),
+	)
+	if !eval[bool](b, `document.querySelector('#add-value').disabled && document.querySelector('#add-generate').checked`) {
+		t.Error("with Generate checked, the value field is not disabled")
+	}
+	b.screenshot("add-dialog-generate.png")
+	b.do("create the generated secret",
+		chromedp.Click(chromedp.CSS("#add-form button[type=submit]")),
+		chromedp.WaitNotVisible(chromedp.CSS("#add-dialog")),
+		chromedp.WaitVisible(chromedp.CSS(`#secrets-body tr[data-key="WEBHOOK_SIGNING_SECRET"]`)),
+	)
+	v, err := dev.Reveal(context.Background(), "WEBHOOK_SIGNING_SECRET")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 43 {
+		t.Errorf("the generated value is %d characters, want 43 (32 bytes, base64url)", len(v))
+	}
+	if eval[bool](b, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || [...document.querySelectorAll('input')].some(e => e.value.includes(%q))`, string(v), string(v))) {
+		t.Error("the generated value is in the page")
+	}
+}
