@@ -51,7 +51,7 @@ func TestCheck(t *testing.T) {
 	})
 	seedAll(f)
 	f.seed("production", "DATABASE_URL", "postgres://dev-db/app", "Primary database") // shared with development
-	f.seed("staging", "session_token", "abc", "")                                    // naming, weak, no description
+	f.seed("staging", "session_token", "abc", "")                                     // naming, weak, no description
 
 	library := func(envs ...string) any {
 		findings, err := f.env(envs[0]).Check(context.Background(), &coffer.CheckOptions{Environments: envs})
