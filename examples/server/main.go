@@ -137,6 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	auditLog := logger.With("log", "audit")
+	requestLines := newLineBuffer(stderr)
+	defer requestLines.Close()
+	requestLog := slog.New(slog.NewJSONHandler(requestLines, nil)).With("log", "http")
 	m, err := coffer.Open(ctx, c.store, keeperURL, &coffer.Options{
 		Project:  c.project,
 		AuditLog: auditLog,
@@ -149,7 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Environments: c.envs,
 		Tokens:       tokens,
 		SessionKey:   sessionKey,
-		Log:          logger.With("log", "http"),
+		Log:          requestLog,
 		AuditLog:     auditLog,
 	})
 	if err != nil {
