@@ -209,8 +209,8 @@ func (p Pair) Close() {
 	_ = p.K2.Close()
 }
 
-// KeyIDs returns the data-key id of every stored secret, by ID, read from
-// the raw documents.
+// KeyIDs returns the data-key id of every sealed document (secret records
+// and kept versions), by ID, read from the raw documents.
 func KeyIDs(t testing.TB, coll *docstore.Collection) map[string]uint32 {
 	t.Helper()
 	out := map[string]uint32{}
@@ -236,7 +236,7 @@ func KeyIDs(t testing.TB, coll *docstore.Collection) map[string]uint32 {
 	}
 }
 
-// CountKeys counts the stored secrets under each data key.
+// CountKeys counts the sealed documents under each data key.
 func CountKeys(ids map[string]uint32) map[uint32]int {
 	out := map[uint32]int{}
 	for _, id := range ids {
