@@ -58,10 +58,14 @@ type createRequest struct {
 // updateRequest is the body of PATCH /api/secrets/{key}: the edit dialog.
 // An empty value keeps the current value; a null or absent description
 // keeps the current description; generate sets a new random value.
+//
+// IfVersion makes the change check-and-set: it applies only while the
+// secret is at that version (the one the dialog showed), else 409 conflict.
 type updateRequest struct {
 	Value       string  `json:"value"`
 	Generate    int     `json:"generate"`
 	Description *string `json:"description"`
+	IfVersion   int     `json:"if_version"`
 }
 
 // errValueAndGenerate is a request with both a value and generate.
@@ -76,7 +80,11 @@ func valueOf(value string, generate int) (coffer.Value, error) {
 	if value != "" {
 		return "", errValueAndGenerate
 	}
-	return coffer.Generate(generate)
+	v, err := coffer.Generate(generate)
+	if err != nil {
+		return "", inField{"generate", err}
+	}
+	return v, nil
 }
 
 // listResponse is the body of GET /api/secrets.
@@ -174,7 +182,10 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 			h.writeCofferError(w, r, err)
 			return
 		}
-		s, err := m.Update(r.Context(), key, coffer.Change{Value: value, Description: req.Description})
+		s, err := m.Update(r.Context(), key, coffer.Change{Value: value, Description: req.Description, IfVersion: req.IfVersion})
+		if err != nil && req.IfVersion < 0 {
+			err = inField{"if_version", err}
+		}
 		if err != nil {
 			h.writeCofferError(w, r, err)
 			return
@@ -287,9 +298,11 @@ func fieldsOf(v any) string {
 	case *createRequest:
 		return `"key", "value", "generate", "description" and "type"`
 	case *updateRequest:
-		return `"value", "generate" and "description"`
+		return `"value", "generate", "description" and "if_version"`
 	case *signInRequest:
 		return `"token"`
+	case *rollbackRequest:
+		return `"version"`
 	}
 	return "no other fields"
 }

@@ -174,7 +174,7 @@ func TestAPI(t *testing.T) {
 		{name: "update with a description too long", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"description":"`+longDescription+`"}`, bearer),
 			wantStatus: 422, wantBody: errorBody(problem("description", "description_too_long", "Description is too long: description is 1025 characters, the limit is 1024"))},
 		{name: "update cannot rename", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"key":"DB_URL"}`, bearer),
-			wantStatus: 400, wantBody: errorBody(problem("", "unknown_field", `The request body has a field this endpoint does not take; it takes "value", "generate" and "description"`))},
+			wantStatus: 400, wantBody: errorBody(problem("", "unknown_field", `The request body has a field this endpoint does not take; it takes "value", "generate", "description" and "if_version"`))},
 		{name: "update from malformed JSON", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value"`, bearer),
 			wantStatus: 400, wantBody: notJSON},
 		{name: "update with a body over the limit", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"`+strings.Repeat("v", DefaultMaxBodyBytes)+`"}`, bearer),

@@ -60,10 +60,18 @@ var sentinels = []struct {
 	{coffer.ErrAlreadyExists, http.StatusConflict, "key"},
 	{coffer.ErrConflict, http.StatusConflict, ""},
 	{coffer.ErrClosed, http.StatusServiceUnavailable, ""},
-	// Only Generate's size, the "generate" field, can be out of range
-	// among the options a request sets.
-	{coffer.ErrInvalidOptions, http.StatusUnprocessableEntity, "generate"},
+	{coffer.ErrInvalidOptions, http.StatusUnprocessableEntity, ""}, // the field comes from inField
 }
+
+// inField names the request field an error of coffer's concerns, where the
+// sentinel alone does not say (ErrInvalidOptions: "generate", "if_version").
+type inField struct {
+	field string
+	err   error
+}
+
+func (e inField) Error() string { return e.err.Error() }
+func (e inField) Unwrap() error { return e.err }
 
 // fromCoffer turns an error of a coffer Manager into the API's answer: one
 // entry per problem (coffer reports every problem of a call at once), each
@@ -107,7 +115,12 @@ func classify(err error) (fieldError, int, bool) {
 			if s.err == coffer.ErrClosed {
 				msg = "The server is shutting down"
 			}
-			return fieldError{Field: s.field, Code: coffer.ErrorCode(s.err), Message: msg}, s.status, true
+			field := s.field
+			var in inField
+			if errors.As(err, &in) {
+				field = in.field
+			}
+			return fieldError{Field: field, Code: coffer.ErrorCode(s.err), Message: msg}, s.status, true
 		}
 	}
 	return fieldError{}, 0, false

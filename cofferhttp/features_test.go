@@ -18,13 +18,23 @@ import (
 func extraMatrixEndpoints(q func(string) func(string) string) []matrixEndpoint {
 	return []matrixEndpoint{
 		{"check", "metadata", "GET", q("/api/check"), "", 200},
+		{"versions", "metadata", "GET", q("/api/secrets/DATABASE_URL/versions"), "", 200},
+		{"rollback", "write", "POST", q("/api/secrets/DATABASE_URL/rollback"), `{"version":1}`, 200},
+		{"update if_version", "write", "PATCH", q("/api/secrets/DATABASE_URL"), `{"value":"cas-value","if_version":2}`, 200},
 		{"create generated", "write", "POST", q("/api/secrets"), `{"key":"GENERATED_KEY","generate":32}`, 201},
 		{"update generated", "write", "PATCH", q("/api/secrets/DATABASE_URL"), `{"generate":32}`, 200},
 	}
 }
 
-// seedExtra prepares what extraMatrixEndpoints need.
-func seedExtra(t *testing.T, f *fixture) {}
+// seedExtra prepares what extraMatrixEndpoints need: DATABASE_URL at
+// version 2 in every environment, so version 1 can be restored.
+func seedExtra(t *testing.T, f *fixture) {
+	for _, env := range testEnvironments {
+		if _, err := f.env(env).Update(coffer.WithActor(context.Background(), "seed"), "DATABASE_URL", coffer.Change{Value: coffer.Value("postgres://" + env + "-db/app2")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // extraCanaryRequests are the canary requests of the versions and check APIs.
 func extraCanaryRequests(canary string, s pageSession) []*http.Request {
@@ -39,6 +49,13 @@ func extraCanaryRequests(canary string, s pageSession) []*http.Request {
 		request("POST", "/api/secrets", `{"key":"GEN","generate":32}`, bearer),
 		request("PATCH", "/api/secrets/GEN", `{"generate":32}`, editor),
 		s.req("PATCH", "/api/secrets/GEN", `{"generate":1025}`),
+		request("GET", "/api/secrets/CANARY_KEY/versions", "", viewer),
+		request("POST", "/api/secrets/CANARY_KEY/rollback", `{"version":1}`, editor),
+		request("POST", "/api/secrets/CANARY_KEY/rollback", `{"version":99}`, editor),
+		request("POST", "/api/secrets/CANARY_KEY/rollback", `{"version":1,"value":"`+canary+`"}`, editor),
+		request("PATCH", "/api/secrets/CANARY_KEY", `{"value":"`+canary+`-5","if_version":1}`, editor), // stale
+		request("PATCH", "/api/secrets/CANARY_KEY", `{"value":"`+canary+`-6","if_version":-1}`, editor),
+		request("GET", "/api/secrets/CANARY_KEY/versions", "", reader), // forbidden
 	}
 }
 

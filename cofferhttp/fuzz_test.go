@@ -1,10 +1,13 @@
 package cofferhttp
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/coffer-go/coffer"
 )
 
 // checkAnswer checks what every API answer must be, whatever the request:
@@ -129,5 +132,22 @@ func FuzzSessionCookie(f *testing.F) {
 		default:
 			t.Fatalf("cookie %q: status %d", value, w.Code)
 		}
+	})
+}
+
+// FuzzRollbackBody sends arbitrary bodies to POST /api/secrets/{key}/rollback.
+func FuzzRollbackBody(f *testing.F) {
+	for _, seed := range []string{`{"version":1}`, `{"version":2}`, `{"version":0}`, `{"version":-1}`, `{}`, `null`,
+		`{"version":"1"}`, `{"version":1.5}`, `{"version":1e99}`, `{"version":1,"x":1}`, `{"version":1} 1`} {
+		f.Add(seed)
+	}
+	fx := newFixture(f)
+	fx.seed("development", "DATABASE_URL", "postgres://db", "Primary database")
+	if _, err := fx.env("development").Update(context.Background(), "DATABASE_URL", coffer.Change{Value: "postgres://db2"}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		w := fx.serve(request("POST", "/api/secrets/DATABASE_URL/rollback", body, bearer))
+		checkAnswer(t, w.Code, w.Body.Bytes(), http.StatusOK)
 	})
 }

@@ -209,6 +209,8 @@ func NewHandler(m *coffer.Manager, opts *Options) (http.Handler, error) {
 	mux.HandleFunc("/api/secrets", h.authed(h.secrets))
 	mux.HandleFunc("/api/secrets/{key}", h.authed(h.secret))
 	mux.HandleFunc("/api/secrets/{key}/value", h.authed(h.value))
+	mux.HandleFunc("/api/secrets/{key}/versions", h.authed(h.versions))
+	mux.HandleFunc("/api/secrets/{key}/rollback", h.authed(h.rollback))
 	mux.HandleFunc("/api/environ", h.authed(h.environ))
 	mux.HandleFunc("/api/access", h.authed(h.access))
 	mux.HandleFunc("/api/check", h.authed(h.check))

@@ -146,4 +146,4 @@ func (h *handler) describe(p *principal) sessionResponse {
 }
 
 // serverFeatures are the parts of the API this build serves.
-var serverFeatures = features{Check: true, Generate: true}
+var serverFeatures = features{Versions: true, Check: true, Generate: true}

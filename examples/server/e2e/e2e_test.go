@@ -421,6 +421,10 @@ func TestBrowser(t *testing.T) {
 	if features.Check {
 		healthStage(t, b, st)
 	}
+	if features.Versions {
+		historyStage(t, b, dev)
+		conflictStage(t, b, dev)
+	}
 
 	// The environment selector switches the table to another environment.
 	b.do("select production",

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coffer-go/coffer"
@@ -288,5 +289,100 @@ func generateStage(t *testing.T, b *browser, dev *coffer.Manager) {
 	}
 	if eval[bool](b, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || [...document.querySelectorAll('input')].some(e => e.value.includes(%q))`, string(v), string(v))) {
 		t.Error("the generated value is in the page")
+	}
+}
+
+// historyStage gives SESSION_SIGNING_KEY two more values through the
+// library, opens its History (versions, when, who, current), restores
+// version 1 and checks through the library that version 1's value is
+// current again, as a new version.
+func historyStage(t *testing.T, b *browser, dev *coffer.Manager) {
+	ctx := coffer.WithActor(context.Background(), "rotation-job")
+	for _, v := range []coffer.Value{"second-signing-key-0123456789", "third-signing-key-0123456789"} {
+		if _, err := dev.Update(ctx, "SESSION_SIGNING_KEY", coffer.Change{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.do("open the history",
+		chromedp.Click(chromedp.CSS(`button[aria-label="History of SESSION_SIGNING_KEY"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#history-dialog")),
+		waitFor(`document.querySelectorAll('#history-body tr').length === 3`),
+	)
+	rows := func() [][]string {
+		return eval[[][]string](b, `[...document.querySelectorAll('#history-body tr')].map(r => [r.cells[0].textContent, r.cells[2].textContent, r.cells[3].textContent.trim()])`)
+	}
+	if diff := cmp.Diff([][]string{{"v3", "rotation-job", "Current"}, {"v2", "rotation-job", "Restore"}, {"v1", "seed", "Restore"}}, rows()); diff != "" {
+		t.Errorf("history rows (-want +got):\n%s", diff)
+	}
+	if got := eval[string](b, `(e => e.closest('dialog') ? e.closest('dialog').id + ' ' + e.textContent.trim() : e.tagName)(document.activeElement)`); got != "history-dialog Close" {
+		t.Errorf("focus in the history dialog is on %q, want its Close button", got)
+	}
+	if !eval[bool](b, `(d => [...document.querySelectorAll('#history-body td, #history-table th')].every(c => {
+		const r = c.getBoundingClientRect(); return r.left >= d.left - 0.5 && r.right <= d.right + 0.5; }))(document.querySelector('#history-dialog').getBoundingClientRect())`) {
+		t.Error("a column of the history table is outside the dialog")
+	}
+	b.screenshot("history-dialog.png")
+	b.do("restore version 1",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Restore version 1 of SESSION_SIGNING_KEY"]`)),
+		waitFor(`document.querySelectorAll('#history-body tr').length === 4`),
+	)
+	if diff := cmp.Diff([][]string{{"v4", "admin", "Current"}, {"v3", "rotation-job", "Restore"}, {"v2", "rotation-job", "Restore"}, {"v1", "seed", "Restore"}}, rows()); diff != "" {
+		t.Errorf("history rows after the restore (-want +got):\n%s", diff)
+	}
+	v, err := dev.Reveal(context.Background(), "SESSION_SIGNING_KEY")
+	if err != nil || v != "f1d2d2f924e986ac86fdf7b36c94bcdf" {
+		t.Errorf("after restoring version 1 the library does not return version 1's value (err %v)", err)
+	}
+	if s, err := dev.Get(context.Background(), "SESSION_SIGNING_KEY"); err != nil || s.Version != 4 || s.UpdatedBy != "admin" {
+		t.Errorf("after the restore: %+v, %v; want version 4 by admin", s, err)
+	}
+	b.screenshot("history-restored.png")
+	b.do("close the history",
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotVisible(chromedp.CSS("#history-dialog")),
+		waitFor(`document.activeElement.getAttribute('aria-label') === 'History of SESSION_SIGNING_KEY'`),
+	)
+}
+
+// conflictStage opens the edit dialog, lets "someone else" change the
+// secret through the library meanwhile, and saves: the page says plainly
+// that the secret changed and saves nothing; a second save, made knowingly,
+// applies over the new version.
+func conflictStage(t *testing.T, b *browser, dev *coffer.Manager) {
+	b.do("open the edit dialog",
+		chromedp.Click(chromedp.CSS(`button[aria-label="Edit DATABASE_URL"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#edit-dialog")),
+		chromedp.SendKeys(chromedp.CSS("#edit-value"), "postgres://app:mine@db.internal:5432/app"),
+	)
+	theirs := coffer.Value("postgres://app:theirs@db.internal:5432/app")
+	if _, err := dev.Update(coffer.WithActor(context.Background(), "bob"), "DATABASE_URL", coffer.Change{Value: theirs}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("save over a changed secret",
+		chromedp.Click(chromedp.CSS("#edit-form button[type=submit]")),
+		waitFor(`!document.querySelector('#edit-dialog .form-error').hidden`),
+	)
+	msg := eval[string](b, `document.querySelector('#edit-dialog .form-error').textContent`)
+	want := "Someone else (bob) changed DATABASE_URL while you were editing it; it is now at version 2. Your change was not saved. " +
+		"Check the new state, then select Update Secret again to save yours over it."
+	if msg != want {
+		t.Errorf("conflict message = %q\nwant %q", msg, want)
+	}
+	if v, err := dev.Reveal(context.Background(), "DATABASE_URL"); err != nil || v != theirs {
+		t.Errorf("the stale save changed the value (err %v)", err)
+	}
+	if got := focused(b); got != "edit-value" {
+		t.Errorf("focus after the conflict is on %q, want the value field", got)
+	}
+	b.screenshot("edit-dialog-conflict.png")
+	b.do("save again, knowingly",
+		chromedp.Click(chromedp.CSS("#edit-form button[type=submit]")),
+		chromedp.WaitNotVisible(chromedp.CSS("#edit-dialog")),
+	)
+	if v, err := dev.Reveal(context.Background(), "DATABASE_URL"); err != nil || v != "postgres://app:mine@db.internal:5432/app" {
+		t.Errorf("the second save did not apply (err %v)", err)
+	}
+	if s, err := dev.Get(context.Background(), "DATABASE_URL"); err != nil || s.Version != 3 {
+		t.Errorf("after the second save: version %d, %v; want 3", s.Version, err)
 	}
 }
