@@ -153,15 +153,18 @@ func (b *browser) listen(ev any) {
 // rowTexts returns the table's rows as the text of their first four cells.
 const rowTexts = `[...document.querySelectorAll('#secrets-body tr')].map(r => [...r.cells].slice(0, 4).map(c => c.textContent.trim()))`
 
-// TestBrowser drives the Secrets page in headless Chromium against the
-// reference server running as a process over a SQLite store: sign in, add a
-// secret, see it listed without its value, edit its description keeping
-// the value, see "No changes to save", see "Secret key is required", delete
-// with confirmation, switch environments. Each effect is checked through
-// the library, on a Manager of the test's own over the same store;
-// screenshots of the sign-in form, the table and each dialog are saved in
-// testdata/screenshots. Any script error or CSP violation fails the test,
-// and so does the secret value in anything the server printed.
+// TestBrowser drives the Secrets page in headless Chromium against
+// cofferhttp's handler over a SQLite store: an empty and a wrong token at
+// sign-in, add a secret (focus moves to its row), see it listed without its
+// value, edit its description keeping the value, see "No changes to save",
+// see "Secret key is required", delete with confirmation (focus moves to the
+// next row), the similar-key warning, the Help and Access panels, Generate,
+// the Health panel, History with Restore, the check-and-set conflict,
+// switch environments, the page at 390 px, and a viewer's page. Each effect
+// is checked through the library, on a Manager of the test's own over the
+// same store; screenshots of each stage are saved in testdata/screenshots.
+// Any script error or CSP violation fails the test, and so does the secret
+// value in anything the server logged.
 func TestBrowser(t *testing.T) {
 	chromium := testengine.Env(t, "COFFER_CHROMIUM")
 	const canary = "sk_live_CANARY_7d41e9a0c3b2"
