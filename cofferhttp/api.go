@@ -206,13 +206,21 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 }
 
-// envOf returns the environment a request names, or the default.
-func (h *handler) envOf(r *http.Request) string {
-	if r.URL.RawQuery == "" {
+// envOf returns the environment a request names; without one, the first
+// served environment the principal may use (the page's default for it).
+func (h *handler) envOf(r *http.Request, p *principal) string {
+	if r.URL.RawQuery != "" {
+		if env := r.URL.Query().Get(envParam); env != "" {
+			return env
+		}
+	}
+	if p.Environments == nil {
 		return h.defaultEnv
 	}
-	if env := r.URL.Query().Get(envParam); env != "" {
-		return env
+	for _, env := range h.envs {
+		if p.allows(env) {
+			return env
+		}
 	}
 	return h.defaultEnv
 }

@@ -212,7 +212,7 @@ func (h *handler) authed(next func(http.ResponseWriter, *http.Request, *principa
 // whoever asks: the served environments are no secret (GET /api/session
 // lists them).
 func (h *handler) allow(w http.ResponseWriter, r *http.Request, p *principal, act action) (*coffer.Manager, string, bool) {
-	env := h.envOf(r)
+	env := h.envOf(r, p)
 	m, ok := h.managers[env]
 	if !ok {
 		h.badEnvironment(w, env)

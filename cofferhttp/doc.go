@@ -37,7 +37,7 @@
 //
 // Every endpoint but /api/session and /api/access is scoped to one
 // environment by the query parameter env (?env=production); without it,
-// the first served environment. An environment the handler does not serve
+// the first served environment the token may use. An environment the handler does not serve
 // answers 400 invalid_environment.
 //
 //	GET    /api/secrets                    200 {"environment", "secrets": [secret...]}, sorted by key

@@ -207,3 +207,21 @@ func TestSessionEnvironments(t *testing.T) {
 		t.Errorf("status %d; session (-want +got):\n%s", w.Code, diff)
 	}
 }
+
+// TestDefaultEnvironment checks that a request without ?env= goes to the
+// first served environment the token may use.
+func TestDefaultEnvironment(t *testing.T) {
+	f := newFixture(t, func(o *Options) {
+		o.Tokens = []Token{
+			{Name: "prod-reader", Secret: readerToken, Role: RoleReader, Environments: []string{"production"}},
+			{Name: "all", Secret: viewerToken, Role: RoleViewer},
+		}
+	})
+	seedAll(f)
+	if w := f.serve(request("GET", "/api/secrets/STRIPE_API_KEY/value", "", reader)); w.Code != 200 {
+		t.Errorf("a production reader without ?env=: %d %s; want production's value", w.Code, w.Body)
+	}
+	if w := f.serve(request("GET", "/api/secrets", "", viewer)); w.Code != 200 || !strings.Contains(w.Body.String(), `"environment":"development"`) {
+		t.Errorf("a token of every environment without ?env=: %d %s; want development", w.Code, w.Body)
+	}
+}
