@@ -215,8 +215,11 @@ func printBanner(w io.Writer, c config, url, token string, generated, randomKeep
 		case c.tokensFile == "":
 			fmt.Fprintf(w, "Sign in: open %s and enter the access token from COFFER_SERVER_TOKEN\n", url)
 			fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $COFFER_SERVER_TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
+		case token == "":
+			fmt.Fprintf(w, "Sign in: open %s and enter an access token from the tokens file (%s)\n", url, plural(nTokens, "token"))
+			fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
 		default:
-			fmt.Fprintf(w, "Sign in: open %s and enter one of the %d access tokens of COFFER_SERVER_TOKEN and the tokens file\n", url, nTokens)
+			fmt.Fprintf(w, "Sign in: open %s and enter the access token from COFFER_SERVER_TOKEN or one from the tokens file (%s in all)\n", url, plural(nTokens, "token"))
 			fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
 		}
 	}
@@ -274,4 +277,12 @@ func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// plural says "1 token", "3 tokens".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
