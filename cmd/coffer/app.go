@@ -199,8 +199,20 @@ func (a *app) rootCommand() *cobra.Command {
 		a.importCommand(), a.exportCommand(), a.runCommand(),
 		a.rotateKeyCommand(), a.resealCommand(), a.changeKeeperCommand(),
 	)
+	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		c.Flags().SortFlags = false
+		if c.Name() == "completion" {
+			c.Short = "print a shell completion script"
+			// "completion SHELL" with a shell cobra does not know: usage.
+			c.RunE = func(_ *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return usagef("name a shell: bash, zsh, fish or powershell")
+				}
+				return usagef("no completion for %q: bash, zsh, fish or powershell", args[0])
+			}
+			c.Args = cobra.ArbitraryArgs
+		}
 	}
 	return root
 }

@@ -24,8 +24,9 @@ import (
 
 // envEntry is one KEY=value statement.
 type envEntry struct {
-	line int // where the statement starts, counting from 1
-	key  string
+	line       int // where the statement starts, counting from 1
+	start, end int // the statement's bytes in the file (CRLF read as LF)
+	key        string
 	// refs are the $NAME references godotenv expands in the value; each
 	// becomes the value of NAME set earlier in the file, or nothing.
 	refs []string
@@ -78,7 +79,7 @@ func scanEnv(src []byte) ([]envEntry, []envProblem) {
 		if key == "" {
 			problems = append(problems, envProblem{line, "no key before '=' (want KEY=value)"})
 		} else {
-			entries = append(entries, envEntry{line: line, key: key, refs: refs})
+			entries = append(entries, envEntry{line: line, start: start, end: end, key: key, refs: refs})
 		}
 		off = end
 	}
@@ -199,9 +200,11 @@ func columnOf(src []byte, off int) int {
 	return off - bytes.LastIndexByte(src[:off], '\n')
 }
 
-// parseEnv reads a .env file: its statements in order with their values, or
-// every problem found (syntax, keys set twice, references to nothing).
+// parseEnv reads a .env file: its statements in order, every problem found
+// (syntax, keys set twice, references to nothing) and, when there is none,
+// the values as godotenv reads them.
 func parseEnv(src []byte) (entries []envEntry, values map[string]string, problems []envProblem) {
+	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
 	entries, problems = scanEnv(src)
 	seen := map[string]int{}
 	for _, e := range entries {
@@ -211,21 +214,35 @@ func parseEnv(src []byte) (entries []envEntry, values map[string]string, problem
 		}
 		for _, r := range e.refs {
 			if _, ok := seen[r]; !ok {
-				problems = append(problems, envProblem{e.line, fmt.Sprintf("%s: the value refers to $%s, which no earlier line sets, so it would read as nothing; put the value in single quotes to keep every $ as it is", e.key, r)})
+				// The name is not shown: in a value such as pa$SWORD it is
+				// a piece of the secret.
+				problems = append(problems, envProblem{e.line, fmt.Sprintf("%s: the value has a $NAME reference to no key set on an earlier line, which would read as nothing; put the value in single quotes to keep every $ as it is", e.key)})
+				break
 			}
 		}
 		seen[e.key] = e.line
 	}
 	if len(problems) > 0 {
-		return nil, nil, problems
+		return entries, nil, problems
 	}
 	values, err := unmarshalEnv(src)
 	if err != nil {
 		// scanEnv and godotenv agree (FuzzScanEnv); should they not, say so
 		// without godotenv's message, which quotes the file.
-		return nil, nil, []envProblem{{1, "the file is not in .env syntax"}}
+		return entries, nil, []envProblem{{1, "the file is not in .env syntax"}}
 	}
 	return entries, values, nil
+}
+
+// statementValue is the value of e read on its own, for checking a file
+// that has problems elsewhere: a $NAME reference reads as nothing.
+func statementValue(src []byte, e envEntry) string {
+	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	m, err := unmarshalEnv(src[e.start:e.end])
+	if err != nil {
+		return ""
+	}
+	return m[e.key]
 }
 
 // unmarshalEnv is godotenv.UnmarshalBytes, with a panic turned into an error.

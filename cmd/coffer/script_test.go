@@ -110,6 +110,8 @@ func runScripts(t *testing.T, backend string, storeURL func(*testscript.Env) (st
 			env.Setenv("COFFER_STORE_URL", store)
 			env.Setenv("COFFER_KEEPER_URL", randomKeeper())
 			env.Setenv("BACKEND", backend)
+			env.Setenv("OTHER_KEEPER_URL", randomKeeper())
+			env.Setenv("THIRD_KEEPER_URL", randomKeeper())
 			env.Setenv(stderrLog, log)
 			env.Defer(func() {
 				b, err := os.ReadFile(log)

@@ -253,7 +253,7 @@ back (read from standard input) unless --yes is given.`,
 
 // completeKeys completes a command's KEY argument with the stored keys. It
 // never creates the default store.
-func (a *app) completeKeys(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+func (a *app) completeKeys(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -265,7 +265,9 @@ func (a *app) completeKeys(cmd *cobra.Command, args []string, _ string) ([]strin
 	_ = a.withManager(cmd.Context(), func(ctx context.Context, m *coffer.Manager) error {
 		list, err := m.List(ctx)
 		for _, s := range list {
-			keys = append(keys, s.Key)
+			if strings.HasPrefix(s.Key, prefix) {
+				keys = append(keys, s.Key)
+			}
 		}
 		return err
 	})

@@ -66,7 +66,11 @@ reference to no earlier key is a problem. Single quotes keep a value as it is.`,
 func (a *app) importEnv(ctx context.Context, m *coffer.Manager, name string, src []byte, overwrite bool) error {
 	entries, values, problems := parseEnv(src)
 	for _, e := range entries {
-		if err := m.Validate(coffer.NewSecret{Key: e.key, Value: coffer.Value(values[e.key])}); err != nil {
+		v, ok := values[e.key]
+		if !ok {
+			v = statementValue(src, e)
+		}
+		if err := m.Validate(coffer.NewSecret{Key: e.key, Value: coffer.Value(v)}); err != nil {
 			problems = append(problems, envProblem{e.line, fmt.Sprintf("%s: %v", e.key, err)})
 		}
 	}
