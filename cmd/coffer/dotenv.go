@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/joho/godotenv"
 )
@@ -109,9 +110,8 @@ func statementStart(src []byte, off int) int {
 // no key may hold (-1 if none). Like godotenv it looks at bytes, skips
 // spaces inside the name, and takes letters and digits in Latin-1.
 func scanKey(src []byte, off int) (key string, valueStart, bad int) {
-	for off < len(src) && isEnvSpace(rune(src[off])) {
-		off++
-	}
+	// Leading space is trimmed by rune, the name's inner spaces by byte.
+	off = len(src) - len(bytes.TrimLeftFunc(src[off:], isEnvSpace))
 	rest := src[off:]
 	if t, ok := bytes.CutPrefix(rest, []byte("export")); ok && bytes.IndexFunc(t, isEnvSpace) == 0 {
 		t = bytes.TrimLeftFunc(t, isEnvSpace)
@@ -139,9 +139,7 @@ func scanKey(src []byte, off int) (key string, valueStart, bad int) {
 // where the next statement may start, the value's $NAME references, and
 // false for a quote that is never closed.
 func scanValue(src []byte, off int) (end int, refs []string, ok bool) {
-	for off < len(src) && isEnvSpace(rune(src[off])) {
-		off++
-	}
+	off = len(src) - len(bytes.TrimLeftFunc(src[off:], isEnvSpace))
 	if off == len(src) {
 		return off, nil, true
 	}
@@ -243,6 +241,41 @@ func statementValue(src []byte, e envEntry) string {
 		return ""
 	}
 	return m[e.key]
+}
+
+// formatEnv writes KEY=value so that godotenv reads back exactly value. It
+// picks the first form that does: bare (plain characters only), 'single
+// quotes' (no ', no carriage return, not ending in a backslash), "double
+// quotes" with escapes (not ending in " or a backslash), and bare again for
+// anything godotenv leaves alone unquoted. A value none of them carries
+// (say, one with a ', a line break and a final ") gives false.
+func formatEnv(key, v string) (string, bool) {
+	switch {
+	case v != "" && strings.Trim(v, plainChars) == "":
+		return key + "=" + v, true
+	case !strings.ContainsAny(v, "'\r") && !strings.HasSuffix(v, `\`):
+		return key + "='" + v + "'", true
+	case !strings.HasSuffix(v, `"`) && !strings.HasSuffix(v, `\`):
+		return key + `="` + doubleQuoteEscaper.Replace(v) + `"`, true
+	case bareOK(v):
+		return key + "=" + v, true
+	}
+	return "", false
+}
+
+// plainChars never mean anything special in a bare .env value.
+const plainChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.,:/@+=%~^"
+
+var doubleQuoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, `$`, `\$`)
+
+// bareOK reports whether godotenv reads v back unquoted: nothing it trims,
+// no line break, no comment, no $, no opening quote; valid UTF-8.
+func bareOK(v string) bool {
+	// Unquoted values are read rune by rune: invalid UTF-8 would change.
+	if v == "" || !utf8.ValidString(v) || strings.ContainsAny(v, "\n\r$#") || strings.TrimFunc(v, func(r rune) bool { return isEnvSpace(r) || r == '\n' }) != v {
+		return false
+	}
+	return v[0] != '"' && v[0] != '\''
 }
 
 // unmarshalEnv is godotenv.UnmarshalBytes, with a panic turned into an error.

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/coffer-go/coffer v0.0.0-00010101000000-000000000000
+	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/joho/godotenv v1.5.1
 	github.com/rogpeppe/go-internal v1.16.0

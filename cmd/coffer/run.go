@@ -64,6 +64,8 @@ program's status, or 128+N when signal N ended it.`,
 	return c
 }
 
+var errNoProgram = errors.New("no program to run: coffer run [--require K1,K2] -- CMD ARGS")
+
 // childEnv is inherited with secrets laid over it, less the keeper URLs.
 func childEnv(inherited, secrets []string) []string {
 	drop := map[string]bool{envKeeper: true, envNewKeeper: true}

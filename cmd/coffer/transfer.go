@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -191,38 +190,3 @@ JSON object. The output holds the values: handle it as a secret.`,
 	return c
 }
 
-// formatEnv writes KEY=value so that godotenv reads back exactly value. It
-// picks the first form that does: bare (plain characters only), 'single
-// quotes' (no ', no carriage return, not ending in a backslash), "double
-// quotes" with escapes (not ending in " or a backslash), and bare again for
-// anything godotenv leaves alone unquoted. A value none of them carries
-// (say, one with a ', a line break and a final ") gives false.
-func formatEnv(key, v string) (string, bool) {
-	switch {
-	case v != "" && strings.Trim(v, plainChars) == "":
-		return key + "=" + v, true
-	case !strings.ContainsAny(v, "'\r") && !strings.HasSuffix(v, `\`):
-		return key + "='" + v + "'", true
-	case !strings.HasSuffix(v, `"`) && !strings.HasSuffix(v, `\`):
-		return key + `="` + doubleQuoteEscaper.Replace(v) + `"`, true
-	case bareOK(v):
-		return key + "=" + v, true
-	}
-	return "", false
-}
-
-// plainChars never mean anything special in a bare .env value.
-const plainChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.,:/@+=%~^"
-
-var doubleQuoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, `$`, `\$`)
-
-// bareOK reports whether godotenv reads v back unquoted: nothing it trims,
-// no line break, no comment, no $, no opening quote.
-func bareOK(v string) bool {
-	if v == "" || strings.ContainsAny(v, "\n\r$#") || strings.TrimFunc(v, func(r rune) bool { return isEnvSpace(r) || r == '\n' }) != v {
-		return false
-	}
-	return v[0] != '"' && v[0] != '\''
-}
-
-var errNoProgram = errors.New("no program to run: coffer run [--require K1,K2] -- CMD ARGS")
