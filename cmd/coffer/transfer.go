@@ -189,4 +189,3 @@ JSON object. The output holds the values: handle it as a secret.`,
 	})
 	return c
 }
-
