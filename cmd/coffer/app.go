@@ -196,7 +196,7 @@ func (a *app) rootCommand() *cobra.Command {
 	})
 	root.AddCommand(
 		a.setCommand(), a.listCommand(), a.revealCommand(), a.rmCommand(),
-		a.importCommand(), a.exportCommand(), a.runCommand(),
+		a.importCommand(), a.exportCommand(), a.runCommand(), a.checkCommand(),
 		a.rotateKeyCommand(), a.resealCommand(), a.changeKeeperCommand(),
 	)
 	root.InitDefaultCompletionCmd()

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -33,8 +31,8 @@ func (src valueSource) check() error {
 	switch {
 	case src.generate != 0 && src.file != "":
 		return usagef("--generate and --file cannot be used together")
-	case src.generate != 0 && (src.generate < minGenerate || src.generate > maxGenerate):
-		return usagef("--generate takes a number of random bytes from %d to %d, not %d", minGenerate, maxGenerate, src.generate)
+	case src.generate != 0 && (src.generate < coffer.MinGenerateBytes || src.generate > coffer.MaxGenerateBytes):
+		return usagef("--generate takes a number of random bytes from %d to %d, not %d", coffer.MinGenerateBytes, coffer.MaxGenerateBytes, src.generate)
 	}
 	return nil
 }
@@ -54,7 +52,7 @@ func (a *app) readValue(src valueSource, prompt string) (coffer.Value, error) {
 	}
 	switch {
 	case src.generate != 0:
-		return generate(src.generate)
+		return coffer.Generate(src.generate)
 	case src.file != "":
 		f, err := os.Open(src.file)
 		if err != nil {
@@ -112,21 +110,6 @@ func (a *app) readLine(prompt string) (string, error) {
 		fmt.Fprintln(a.stderr) // what was typed is not echoed from a pipe
 	}
 	return strings.TrimRight(line, "\r\n"), nil
-}
-
-// Bounds of --generate, as coffer.Generate has them.
-const (
-	minGenerate = 16
-	maxGenerate = 1024
-)
-
-// generate returns n random bytes as URL-safe base64 without padding.
-func generate(n int) (coffer.Value, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return coffer.Value(base64.RawURLEncoding.EncodeToString(b)), nil
 }
 
 // progress reports a long job's progress on stderr: a bar on a terminal,
