@@ -149,8 +149,6 @@ Usage: coffer [--store URL] [--project NAME] [--env NAME] COMMAND [ARGS]
   list              list secrets, never their values (--json)
   reveal KEY        print a secret's value
   rm KEY            delete a secret for good (asks to type the key back; --yes)
-  history KEY       list a secret's versions (--json)
-  rollback KEY N    make version N's value the current one
   import FILE       add secrets from a .env file; all lines checked first (--overwrite)
   export            print every secret as .env or JSON (--format env|json)
   run -- CMD ARGS   run CMD with the secrets in its environment (--require K1,K2)
@@ -158,7 +156,6 @@ Usage: coffer [--store URL] [--project NAME] [--env NAME] COMMAND [ARGS]
   rotate-key        seal new values under a new data key
   reseal            re-seal every secret under the newest data key
   change-keeper     move the keyring to the keeper in COFFER_NEW_KEEPER_URL (or stdin)
-  serve             serve the HTTP API and the Secrets page
   completion SHELL  print a shell completion script (bash, zsh, fish, powershell)
 
 Environment: COFFER_STORE_URL, COFFER_PROJECT, COFFER_ENV, and COFFER_KEEPER_URL (never a flag).
