@@ -27,8 +27,9 @@ not passed on: the program gets its secrets, not the key to all of them.
 
 --require checks that the named keys exist before anything starts, and names
 every missing one. Signals coffer receives (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-SIGUSR1, SIGUSR2) are passed on to the program; coffer exits with the
-program's status, or 128+N when signal N ended it.`,
+SIGUSR1, SIGUSR2) are passed on to the program — except a Ctrl-C typed at
+the terminal, which the terminal itself sends to the program (once); coffer
+exits with the program's status, or 128+N when signal N ended it.`,
 		Example: `  coffer run -- ./server --port 8080
   coffer --env production run --require DATABASE_URL,STRIPE_API_KEY -- ./app`,
 	}
