@@ -94,12 +94,15 @@ is 1 when there is any, so check can gate a CI pipeline.
 	return c
 }
 
+// maxAgeDays bounds --max-age in days, well inside a time.Duration.
+const maxAgeDays = 36500
+
 // parseAge reads "90d" as days, anything else as a Go duration.
 func parseAge(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("%q is not a number of days", s)
+		if err != nil || n <= 0 || n > maxAgeDays {
+			return 0, fmt.Errorf("%q is not a number of days from 1 to %d", s, maxAgeDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
