@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 
 	"github.com/coffer-go/coffer"
 	"gocloud.dev/secrets/localsecrets"
@@ -136,7 +137,8 @@ func readKeyFile(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+	// Windows keeps access in ACLs, not in these bits.
+	if perm := info.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
 		return "", fmt.Errorf("key file %s is open to other users (mode %04o): run chmod 600 %s", path, perm, path)
 	}
 	b, err := os.ReadFile(path)
