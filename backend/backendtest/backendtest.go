@@ -1,7 +1,8 @@
 // Package backendtest is the conformance suite every collection coffer runs
 // on must pass: the Manager's whole contract — the rules, every error
 // sentinel, isolation of projects and environments, ordering, revision
-// conflicts, concurrency, cancellation, Close and the secrecy of values —
+// conflicts, concurrency, cancellation, Close, versions and rollback, and
+// the secrecy of values —
 // checked against a real store.
 //
 // A backend's test wires it up with a Harness, in the style of
@@ -84,6 +85,14 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"Close", testClose},
 		{"ClosedCollection", testClosedCollection},
 		{"Canary", testCanary},
+		{"Versions", testVersions},
+		{"VersionsPruning", testVersionsPruning},
+		{"VersionsDeleteDestroysAll", testVersionsDeleteDestroysAll},
+		{"Rollback", testRollback},
+		{"CheckAndSet", testCheckAndSet},
+		{"ExistingStoreWithoutHistory", testExistingStoreWithoutHistory},
+		{"ResealCoversHistory", testResealCoversHistory},
+		{"VersionsCanary", testVersionsCanary},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -149,6 +149,8 @@ Usage: coffer [--store URL] [--project NAME] [--env NAME] COMMAND [ARGS]
   list              list secrets, never their values (--json)
   reveal KEY        print a secret's value
   rm KEY            delete a secret for good (asks to type the key back; --yes)
+  history KEY       list a secret's versions (--json)
+  rollback KEY N    make version N's value the current one
   import FILE       add secrets from a .env file; all lines checked first (--overwrite)
   export            print every secret as .env or JSON (--format env|json)
   run -- CMD ARGS   run CMD with the secrets in its environment (--require K1,K2)
@@ -193,6 +195,7 @@ func (a *app) rootCommand() *cobra.Command {
 	})
 	root.AddCommand(
 		a.setCommand(), a.listCommand(), a.revealCommand(), a.rmCommand(),
+		a.historyCommand(), a.rollbackCommand(),
 		a.importCommand(), a.exportCommand(), a.runCommand(), a.checkCommand(),
 		a.rotateKeyCommand(), a.resealCommand(), a.changeKeeperCommand(),
 	)

@@ -59,7 +59,7 @@ otherwise.`,
 			if p != nil {
 				p.finish()
 			}
-			fmt.Fprintf(a.stderr, "%d secrets: %d re-sealed, %d already under data key %d, %d deleted meanwhile, %d failed\n",
+			fmt.Fprintf(a.stderr, "%d sealed values (secrets and their kept versions): %d re-sealed, %d already under data key %d, %d deleted meanwhile, %d failed\n",
 				stats.Total, stats.Resealed, stats.Skipped, stats.KeyID, stats.Gone, stats.Failed)
 			return err
 		})
