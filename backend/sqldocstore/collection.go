@@ -37,6 +37,14 @@ type collection struct {
 	revField string
 	ownsDB   bool
 	stmts    stmtCache // for actions outside transactions
+	// writing admits one SQLite write transaction of this collection at a
+	// time. Writers of one process queue here, in Go, for as long as their
+	// context allows, instead of polling SQLite's busy handler, which is
+	// unfair and gives up after the busy timeout: under load a writer
+	// could lose every poll to its siblings' commits and fail with
+	// SQLITE_BUSY though no other process was writing. Other processes
+	// still meet the busy timeout, which is what it is for.
+	writing chan struct{}
 }
 
 // OpenCollection opens the collection stored in table (created, with its
@@ -85,7 +93,7 @@ func newCollection(ctx context.Context, db *sql.DB, d Dialect, table, keyField s
 	if opts == nil {
 		opts = &Options{}
 	}
-	c := &collection{db: db, d: d, table: table, keyField: keyField, keyFunc: keyFunc, revField: opts.RevisionField}
+	c := &collection{db: db, d: d, table: table, keyField: keyField, keyFunc: keyFunc, revField: opts.RevisionField, writing: make(chan struct{}, 1)}
 	c.stmts.db = db
 	if c.revField == "" {
 		c.revField = docstore.DefaultRevisionField
@@ -151,6 +159,26 @@ func (c *collection) inTx(ctx context.Context, f func(querier) error) (err error
 		}
 		return tx.Commit()
 	}
+	return c.exclusive(ctx, func() error { return c.sqliteTx(ctx, f) })
+}
+
+// exclusive runs write on SQLite holding c.writing (see there), or waits
+// for ctx to end; on PostgreSQL it just runs it.
+func (c *collection) exclusive(ctx context.Context, write func() error) error {
+	if c.d == PostgreSQL {
+		return write()
+	}
+	select {
+	case c.writing <- struct{}{}:
+		defer func() { <-c.writing }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return write()
+}
+
+// sqliteTx is inTx on SQLite.
+func (c *collection) sqliteTx(ctx context.Context, f func(querier) error) error {
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -289,7 +317,14 @@ func (c *collection) RunActions(ctx context.Context, actions []*driver.Action, o
 	}
 	run(beforeGets)
 	run(gets)
-	run(writes)
+	for _, a := range writes {
+		errs[a.Index] = c.exclusive(ctx, func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return c.runAction(ctx, &c.stmts, a)
+		})
+	}
 	if len(writesTx) > 0 {
 		err := c.inTx(ctx, func(q querier) error {
 			for _, a := range writesTx {
