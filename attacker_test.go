@@ -3,7 +3,6 @@ package coffer_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -95,25 +94,24 @@ func TestStoreHoldsNoPlaintext(t *testing.T) {
 	if len(docs) != 2*2*4+1 {
 		t.Fatalf("store holds %d documents, want %d", len(docs), 2*2*4+1)
 	}
-	for id, doc := range docs {
-		j, err := json.Marshal(doc)
+	needles := []string{canaryCore}
+	for v := range values {
+		needles = append(needles, v)
+	}
+	// Nor does it hold a data key unwrapped: the keeper (which this test,
+	// unlike the store, holds) unwraps each stored key, and those bytes
+	// must appear nowhere in the store.
+	for _, k := range docs[layout.KeyringID]["Keys"].([]any) {
+		key, err := e.keeper.Decrypt(ctx, k.(map[string]any)["Wrapped"].([]byte))
 		if err != nil {
 			t.Fatal(err)
 		}
-		texts := [][]byte{j, []byte(fmt.Sprintf("%v %+v %#v", doc, doc, doc))}
-		for _, f := range doc {
-			if b, ok := f.([]byte); ok {
-				texts = append(texts, b)
-			}
-		}
-		for _, text := range texts {
-			// The canary's distinctive middle, so a value split or
-			// re-encoded around it still shows.
-			if bytes.Contains(text, []byte("d4f1e9")) {
-				t.Errorf("document %s holds a value in clear", id)
-			}
-		}
+		needles = append(needles, string(key))
 	}
+	if len(needles) != 1+len(values)+1+2*2 {
+		t.Fatalf("%d needles; want the canary, %d values and 5 data keys (the first and one rotation per environment)", len(needles), len(values))
+	}
+	backendtest.NoPlaintext(t, e.coll, needles...)
 }
 
 // TestSwappedSealedValues: swapping the envelopes of two secrets of one
