@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,11 +202,7 @@ func TestOpenKeeperURLs(t *testing.T) {
 // TestRootLinksOnlyLocalSecrets: the coffer package itself links no cloud
 // keeper driver; programs blank-import the ones they use.
 func TestRootLinksOnlyLocalSecrets(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	deps := strings.Fields(string(out))
+	deps := goListDeps(t)
 	if !contains(deps, "gocloud.dev/secrets/localsecrets") {
 		t.Error("the coffer package does not link localsecrets")
 	}
