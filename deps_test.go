@@ -56,3 +56,39 @@ func TestRootLinksNoCloudDrivers(t *testing.T) {
 		}
 	}
 }
+
+// TestGoModNamesNoTestOnlyClients: the library's go.mod requires only what
+// an importer of coffer builds with. The browser driver and Vault's client
+// are needed only by tests, which live in nested modules of their own
+// (examples/server/e2e, internal/vaulttest); a test that imports one of
+// them in this module would bring it back into go.mod at the next
+// `go mod tidy`, and into every importer's go.sum.
+func TestGoModNamesNoTestOnlyClients(t *testing.T) {
+	goMod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := map[string]bool{}
+	for _, line := range strings.Split(string(goMod), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[1], "v") {
+			required[f[0]] = true
+		}
+	}
+	// The parse is the real one: it finds what coffer does require.
+	for _, want := range []string{"gocloud.dev", "modernc.org/sqlite"} {
+		if !required[want] {
+			t.Fatalf("go.mod does not seem to require %s; the parse above is wrong", want)
+		}
+	}
+	for _, mod := range []string{
+		"github.com/chromedp/chromedp",
+		"github.com/chromedp/cdproto",
+		"github.com/hashicorp/vault/api",
+		"gocloud.dev/secrets/hashivault",
+	} {
+		if required[mod] {
+			t.Errorf("go.mod requires %s, which only tests need: move the test that imports it to a nested module", mod)
+		}
+	}
+}

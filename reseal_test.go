@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +15,8 @@ import (
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/coffertest"
-	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/keepertest"
 	"github.com/coffer-go/coffer/internal/layout"
 )
 
@@ -39,42 +38,6 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// keyIDs returns the data-key id of every stored secret, by ID, read from
-// the raw documents.
-func keyIDs(t *testing.T, coll *docstore.Collection) map[string]uint32 {
-	t.Helper()
-	out := map[string]uint32{}
-	it := coll.Query().Get(context.Background(), "ID", "Scope", "Sealed")
-	defer it.Stop()
-	for {
-		rec := &layout.Record{}
-		err := it.Next(context.Background(), rec)
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Scope == layout.KeyringScope {
-			continue
-		}
-		env, err := crypto.Parse(rec.Sealed)
-		if err != nil {
-			t.Fatalf("%s: %v", rec.ID, err)
-		}
-		out[rec.ID] = env.KeyID
-	}
-}
-
-// countKeys counts the stored secrets under each data key.
-func countKeys(ids map[string]uint32) map[uint32]int {
-	out := map[uint32]int{}
-	for _, id := range ids {
-		out[id]++
-	}
-	return out
 }
 
 // fill creates n secrets in each of the given project/environment pairs
@@ -163,7 +126,7 @@ func TestResealEveryProject(t *testing.T) {
 	if diff := cmp.Diff([][2]int{{0, 20}, {7, 20}, {14, 20}, {20, 20}}, calls); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[uint32]int{2: 20}, countKeys(keyIDs(t, e.coll))); diff != "" {
+	if diff := cmp.Diff(map[uint32]int{2: 20}, keepertest.CountKeys(keepertest.KeyIDs(t, e.coll))); diff != "" {
 		t.Errorf("records per data key (-want +got):\n%s", diff)
 	}
 	after := backendtest.Snapshot(t, e.coll)
@@ -215,7 +178,7 @@ func TestResealResume(t *testing.T) {
 	if diff := cmp.Diff(coffer.ResealStats{KeyID: 2, Total: 10, Resealed: 3}, stats); diff != "" {
 		t.Errorf("interrupted stats (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[uint32]int{1: 7, 2: 3}, countKeys(keyIDs(t, e.coll))); diff != "" {
+	if diff := cmp.Diff(map[uint32]int{1: 7, 2: 3}, keepertest.CountKeys(keepertest.KeyIDs(t, e.coll))); diff != "" {
 		t.Errorf("records per data key after the interruption (-want +got):\n%s", diff)
 	}
 	stats, err = e.m.Reseal(context.Background(), &coffer.ResealOptions{BatchSize: 3})
@@ -225,7 +188,7 @@ func TestResealResume(t *testing.T) {
 	if diff := cmp.Diff(coffer.ResealStats{KeyID: 2, Total: 10, Resealed: 7, Skipped: 3}, stats); diff != "" {
 		t.Errorf("rerun stats (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[uint32]int{2: 10}, countKeys(keyIDs(t, e.coll))); diff != "" {
+	if diff := cmp.Diff(map[uint32]int{2: 10}, keepertest.CountKeys(keepertest.KeyIDs(t, e.coll))); diff != "" {
 		t.Errorf("records per data key after the rerun (-want +got):\n%s", diff)
 	}
 	revealAll(t, e.m, values)
@@ -270,7 +233,7 @@ func TestResealConcurrentUpdate(t *testing.T) {
 	}
 	values["shop/production/KEY_02"] = "changed during reseal"
 	revealAll(t, e.m, values)
-	if diff := cmp.Diff(map[uint32]int{2: 4}, countKeys(keyIDs(t, e.coll))); diff != "" {
+	if diff := cmp.Diff(map[uint32]int{2: 4}, keepertest.CountKeys(keepertest.KeyIDs(t, e.coll))); diff != "" {
 		t.Errorf("records per data key (-want +got):\n%s", diff)
 	}
 	if s, err := e.m.Project("shop"); err != nil {
@@ -321,7 +284,7 @@ func TestResealRacingUpdates(t *testing.T) {
 		values[id] = v
 	}
 	revealAll(t, e.m, values)
-	if diff := cmp.Diff(map[uint32]int{2: 30}, countKeys(keyIDs(t, e.coll))); diff != "" {
+	if diff := cmp.Diff(map[uint32]int{2: 30}, keepertest.CountKeys(keepertest.KeyIDs(t, e.coll))); diff != "" {
 		t.Errorf("records per data key (-want +got):\n%s", diff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/keepertest"
 	"github.com/coffer-go/coffer/internal/layout"
 )
 
@@ -95,7 +96,7 @@ func TestKeeperCalls(t *testing.T) {
 		}
 		mustCreate(t, warm, fmt.Sprintf("KEY_%d", i+1), fmt.Sprintf("under data key %d", i+1))
 	}
-	if got := countKeys(keyIDs(t, e.coll)); len(got) != 3 {
+	if got := keepertest.CountKeys(keepertest.KeyIDs(t, e.coll)); len(got) != 3 {
 		t.Fatalf("secrets are under %d data keys, want 3", len(got))
 	}
 	reveal := func(m *coffer.Manager, n int) {
@@ -174,7 +175,7 @@ func TestKeyringFreshness(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := keyIDs(t, e.coll)
+	got := keepertest.KeyIDs(t, e.coll)
 	want := map[string]uint32{"default/default/FIRST": 2, "default/default/WITHIN_BOUND": 1, "default/default/AFTER_BOUND": 2}
 	for id, w := range want {
 		if got[id] != w {

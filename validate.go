@@ -55,6 +55,14 @@ func joinErrors(errs []error) string {
 	return strings.Join(msgs, "; ")
 }
 
+// ValidateKey checks key against the key rules that every read applies
+// (letters, digits and underscores, not starting with a digit, at most
+// MaxKeyBytes): ErrKeyRequired or ErrInvalidKey naming the offending
+// character. A program that takes a key from its configuration checks it
+// here before it first reads the store. Options.RequireUppercase is a rule of
+// writes and is not checked.
+func ValidateKey(key string) error { return validateKey(key, false) }
+
 // validateKey checks a key against the key rules.
 func validateKey(key string, requireUpper bool) error {
 	if key == "" {

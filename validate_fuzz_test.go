@@ -38,6 +38,12 @@ func FuzzValidateKey(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, key string, requireUpper bool) {
 		err := validateKey(key, requireUpper)
+		if !requireUpper {
+			// The exported check is the rule of reads, without the uppercase rule.
+			if got := ValidateKey(key); fmt.Sprint(got) != fmt.Sprint(err) {
+				t.Fatalf("ValidateKey(%q) = %v, want %v", key, got, err)
+			}
+		}
 		bad := keyRule(key, requireUpper)
 		switch {
 		case key == "":

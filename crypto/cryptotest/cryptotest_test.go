@@ -7,28 +7,15 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/hashicorp/vault/api"
 	gcaws "gocloud.dev/aws"
 	"gocloud.dev/secrets"
 	"gocloud.dev/secrets/awskms"
-	"gocloud.dev/secrets/hashivault"
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/keepertest"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
-
-// keepers is a Harness over two keepers made up front.
-type keepers struct{ k1, k2 *secrets.Keeper }
-
-func (h keepers) MakeKeepers(context.Context) (*secrets.Keeper, *secrets.Keeper, error) {
-	return h.k1, h.k2, nil
-}
-
-func (h keepers) Close() {
-	_ = h.k1.Close()
-	_ = h.k2.Close()
-}
 
 func TestLocalSecrets(t *testing.T) {
 	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
@@ -40,7 +27,7 @@ func TestLocalSecrets(t *testing.T) {
 			}
 			ks[i] = localsecrets.NewKeeper(key)
 		}
-		return keepers{ks[0], ks[1]}, nil
+		return keepertest.Pair{K1: ks[0], K2: ks[1]}, nil
 	})
 }
 
@@ -83,22 +70,6 @@ func TestAWSKMS(t *testing.T) {
 			return nil, err
 		}
 		k2 := awskms.OpenKeeper(client, *other.KeyMetadata.KeyId, &awskms.KeeperOptions{EncryptionContext: map[string]string{"coffer": "other"}})
-		return keepers{k1, k2}, nil
-	})
-}
-
-// TestVaultTransit runs the suite on the transit engine of the Vault server
-// scripts/engines.sh starts (tools/vault).
-func TestVaultTransit(t *testing.T) {
-	addr := testengine.Env(t, testengine.VaultAddr)
-	token := testengine.Env(t, "VAULT_TOKEN")
-	ctx := context.Background()
-	client, err := hashivault.Dial(ctx, &hashivault.Config{Token: token, APIConfig: api.Config{Address: addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
-		// Transit creates each key on its first Encrypt.
-		return keepers{hashivault.OpenKeeper(client, "coffer-test-1", nil), hashivault.OpenKeeper(client, "coffer-test-2", nil)}, nil
+		return keepertest.Pair{K1: k1, K2: k2}, nil
 	})
 }

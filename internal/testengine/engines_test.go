@@ -16,14 +16,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"gocloud.dev/docstore/mongodocstore"
-	"gocloud.dev/secrets"
-	_ "gocloud.dev/secrets/awskms"     // registers the awskms:// keeper URL scheme
-	_ "gocloud.dev/secrets/hashivault" // registers the hashivault:// keeper URL scheme
+	_ "gocloud.dev/secrets/awskms" // registers the awskms:// keeper URL scheme
+
+	"github.com/coffer-go/coffer/internal/keepertest"
 )
 
 // These smoke tests prove that scripts/engines.sh starts every engine where
 // .engines.env says it is, with one real round trip each. The backends'
-// own tests exercise the engines in depth.
+// own tests exercise the engines in depth. Vault's is TestVault in
+// internal/vaulttest, the nested module that holds Vault's API client.
 
 func smokeContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -120,49 +121,7 @@ func TestDynalite(t *testing.T) {
 
 func TestLocalKMS(t *testing.T) {
 	endpoint := Env(t, KMSEndpoint)
-	keeperRoundTrip(t, "awskms://alias/coffer-test?region=eu-west-2&endpoint="+url.QueryEscape(endpoint))
-}
-
-// TestVault: the Vault server answers with the token in .engines.env, its
-// transit engine makes a key on first use, and what it returns is transit
-// ciphertext (vault:v1:...).
-func TestVault(t *testing.T) {
-	Env(t, VaultAddr)
-	Env(t, "VAULT_TOKEN")
-	// hashivault's URL opener reads VAULT_ADDR and VAULT_TOKEN.
-	ciphertext := keeperRoundTrip(t, "hashivault://coffer-smoke")
-	if !strings.HasPrefix(string(ciphertext), "vault:v1:") {
-		t.Errorf("ciphertext %q is not transit's", ciphertext)
-	}
-}
-
-// keeperRoundTrip opens the keeper at keeperURL, encrypts a plaintext,
-// checks the ciphertext does not show it and decrypts it back. It returns
-// the ciphertext.
-func keeperRoundTrip(t *testing.T, keeperURL string) []byte {
-	t.Helper()
-	ctx := smokeContext(t)
-	keeper, err := secrets.OpenKeeper(ctx, keeperURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer keeper.Close()
-	plaintext := []byte("coffer smoke plaintext")
-	ciphertext, err := keeper.Encrypt(ctx, plaintext)
-	if err != nil {
-		t.Fatalf("Encrypt: %v", err)
-	}
-	if strings.Contains(string(ciphertext), string(plaintext)) {
-		t.Fatal("ciphertext contains the plaintext")
-	}
-	got, err := keeper.Decrypt(ctx, ciphertext)
-	if err != nil {
-		t.Fatalf("Decrypt: %v", err)
-	}
-	if diff := cmp.Diff(plaintext, got); diff != "" {
-		t.Errorf("Decrypt(Encrypt(p)) (-want +got):\n%s", diff)
-	}
-	return ciphertext
+	keepertest.RoundTrip(t, "awskms://alias/coffer-test?region=eu-west-2&endpoint="+url.QueryEscape(endpoint))
 }
 
 func TestChromium(t *testing.T) {

@@ -1,11 +1,10 @@
-package main
+package e2e_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +120,7 @@ func (b *browser) screenshot(name string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
-	b.t.Logf("screenshot: examples/server/%s", path)
+	b.t.Logf("screenshot: examples/server/e2e/%s", path)
 }
 
 func (b *browser) listen(ev any) {
@@ -155,24 +154,33 @@ func (b *browser) listen(ev any) {
 const rowTexts = `[...document.querySelectorAll('#secrets-body tr')].map(r => [...r.cells].slice(0, 4).map(c => c.textContent.trim()))`
 
 // TestBrowser drives the Secrets page in headless Chromium against the
-// handler over a real Manager: sign in, add a secret, see it listed without
-// its value, edit its description keeping the value, see "No changes to
-// save", see "Secret key is required", delete with confirmation, switch
-// environments. Each effect is checked through the library; screenshots of
-// the sign-in form, the table and each dialog are saved in
-// testdata/screenshots. Any script error or CSP violation fails the test.
+// reference server running as a process over a SQLite store: sign in, add a
+// secret, see it listed without its value, edit its description keeping
+// the value, see "No changes to save", see "Secret key is required", delete
+// with confirmation, switch environments. Each effect is checked through
+// the library, on a Manager of the test's own over the same store;
+// screenshots of the sign-in form, the table and each dialog are saved in
+// testdata/screenshots. Any script error or CSP violation fails the test,
+// and so does the secret value in anything the server printed.
 func TestBrowser(t *testing.T) {
 	chromium := testengine.Env(t, "COFFER_CHROMIUM")
 	const canary = "sk_live_CANARY_7d41e9a0c3b2"
 	start := time.Now()
 
-	f := newFixture(t)
-	f.seed("development", "DATABASE_URL", "postgres://app:pw@db.internal:5432/app", "Primary database (read-write)")
-	f.seed("development", "SESSION_SIGNING_KEY", "f1d2d2f924e986ac86fdf7b36c94bcdf", "Signs session cookies")
-	f.seed("production", "DATABASE_URL", "postgres://app:pw@prod-db.internal:5432/app", "Primary database")
-	dev := f.env("development")
-	srv := httptest.NewServer(f.h)
-	defer srv.Close()
+	st := newStore(t)
+	st.seed("development", "DATABASE_URL", "postgres://app:pw@db.internal:5432/app", "Primary database (read-write)")
+	st.seed("development", "SESSION_SIGNING_KEY", "f1d2d2f924e986ac86fdf7b36c94bcdf", "Signs session cookies")
+	st.seed("production", "DATABASE_URL", "postgres://app:pw@prod-db.internal:5432/app", "Primary database")
+	dev := st.env("development")
+	// Registered before startServer's own cleanup, so it runs after that
+	// one has stopped the server and its output is complete.
+	var srv *server
+	t.Cleanup(func() {
+		if srv != nil && strings.Contains(srv.Output(), canary) {
+			t.Error("the secret value is in the server's output (banner, audit or request log)")
+		}
+	})
+	srv = startServer(t, st)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +261,16 @@ func TestBrowser(t *testing.T) {
 	if v, err := dev.Reveal(context.Background(), "STRIPE_API_KEY"); err != nil || string(v) != canary {
 		t.Fatalf("the library does not hold the typed value: %v", err)
 	}
+	// The server stamps what it creates with its own clock; the page shows
+	// that date in the browser's locale and zone (en-US, UTC).
+	created, err := dev.Get(context.Background(), "STRIPE_API_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
 	wantRows := [][]string{
 		{"DATABASE_URL", "Primary database (read-write)", "Connection string", "Nov 25, 2026"},
 		{"SESSION_SIGNING_KEY", "Signs session cookies", "Encryption key", "Nov 25, 2026"},
-		{"STRIPE_API_KEY", "Payments (test mode)", "API key", "Nov 25, 2026"},
+		{"STRIPE_API_KEY", "Payments (test mode)", "API key", created.CreatedAt.UTC().Format("Jan 2, 2006")},
 	}
 	if diff := cmp.Diff(wantRows, eval[[][]string](b, rowTexts)); diff != "" {
 		t.Errorf("table rows (-want +got):\n%s", diff)
