@@ -185,6 +185,10 @@ func FuzzOpen(f *testing.F) {
 // and splits the input exactly.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte{})
+	f.Add([]byte{Version})
+	f.Add([]byte{Version, 0, 0, 0, 1})
+	f.Add(append([]byte{Version, 0, 0, 0, 1}, make([]byte, nonceSize)...))
+	f.Add(make([]byte, Overhead-1))
 	f.Add(make([]byte, Overhead))
 	f.Add(append([]byte{Version, 0, 0, 0, 7}, make([]byte, nonceSize+tagSize+3)...))
 	f.Fuzz(func(t *testing.T, b []byte) {

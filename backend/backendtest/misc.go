@@ -3,6 +3,7 @@ package backendtest
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,6 +120,19 @@ func renderings(v any) []string {
 		out = append(out, fmt.Sprintf(verb, v))
 	}
 	out = append(out, fmt.Sprint(v), fmt.Sprintln(v))
+	// The methods themselves, as other libraries call them (fmt prefers
+	// Format, so a String that shows the value would go unseen above).
+	if s, ok := v.(fmt.Stringer); ok {
+		out = append(out, s.String())
+	}
+	if s, ok := v.(fmt.GoStringer); ok {
+		out = append(out, s.GoString())
+	}
+	if m, ok := v.(encoding.TextMarshaler); ok {
+		if b, err := m.MarshalText(); err == nil {
+			out = append(out, string(b))
+		}
+	}
 	if b, err := json.Marshal(v); err == nil {
 		out = append(out, string(b))
 	}
