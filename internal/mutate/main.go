@@ -8,7 +8,7 @@
 //
 // Usage (from the module root; scripts/mutate wraps it):
 //
-//	go run ./internal/mutate [-quick] [-run REGEXP] [-list] [-keep] [-v]
+//	go run ./internal/mutate [-quick] [-run REGEXP] [-list [-md]] [-keep] [-v]
 //
 // -quick runs the subset marked for CI (a few minutes on two cores);
 // without it every mutation runs. It exits with status 1 when a mutation is
@@ -35,6 +35,7 @@ func main() {
 	quick := flag.Bool("quick", false, "run only the mutations marked for CI")
 	run := flag.String("run", "", "run only the mutations whose name matches this regular expression")
 	list := flag.Bool("list", false, "list the mutations and the tests they cite, and exit")
+	markdown := flag.Bool("md", false, "with -list: as the Markdown table of SECURITY.md's Evidence section")
 	keep := flag.Bool("keep", false, "keep the scratch copy (its path is printed)")
 	verbose := flag.Bool("v", false, "print the output of every go test run")
 	flag.Parse()
@@ -43,6 +44,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(2)
+	}
+	if *list && *markdown {
+		printTable(os.Stdout, selected)
+		return
 	}
 	if *list {
 		printList(os.Stdout, selected)
@@ -92,6 +97,23 @@ func printList(w io.Writer, ms []mutation) {
 		for _, t := range m.Tests {
 			fmt.Fprintf(w, "  test:  %s\n", t)
 		}
+	}
+}
+
+// printTable prints claim, cited tests and mutation as a Markdown table.
+func printTable(w io.Writer, ms []mutation) {
+	fmt.Fprintln(w, "| claim | tests that must fail | mutation (`scripts/mutate -run NAME`) |")
+	fmt.Fprintln(w, "| --- | --- | --- |")
+	for _, m := range ms {
+		tests := make([]string, len(m.Tests))
+		for i, t := range m.Tests {
+			tests[i] = "`" + t.String() + "`"
+		}
+		quick := ""
+		if m.Quick {
+			quick = " (quick)"
+		}
+		fmt.Fprintf(w, "| %s | %s | `%s`%s: %s |\n", cell(m.Claim), strings.Join(tests, ", "), m.Name, quick, cell(m.Break))
 	}
 }
 
@@ -331,7 +353,11 @@ func (r testResult) summary() string {
 // build compiles the test binary of pkg in the scratch copy. It returns
 // the binary's path, or the compiler's complaint.
 func (r *runner) build(pkg string) (string, error) {
-	bin := filepath.Join(r.dir, ".mutate", strings.ReplaceAll(pkg, "/", "_")+".test")
+	name := strings.ReplaceAll(pkg, "/", "_")
+	if pkg == "." {
+		name = "coffer"
+	}
+	bin := filepath.Join(r.dir, ".mutate", name+".test")
 	cmd := exec.Command("go", "test", "-c", "-o", bin, "./"+pkg)
 	cmd.Dir = r.dir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")

@@ -96,3 +96,18 @@ func TestLeaves(t *testing.T) {
 		t.Errorf("leaves = %v, want %v", got, want)
 	}
 }
+
+// TestSecurityListsTheMutations: SECURITY.md's Evidence section holds the
+// table `scripts/mutate -list -md` prints, so the page names exactly the
+// claims, tests and mutations the script checks.
+func TestSecurityListsTheMutations(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "..", "SECURITY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printTable(&table, mutations)
+	if !bytes.Contains(page, table.Bytes()) {
+		t.Errorf("SECURITY.md does not hold the current table of mutations; paste the output of `scripts/mutate -list -md` into its Evidence section:\n%s", table.String())
+	}
+}

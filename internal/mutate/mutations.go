@@ -196,16 +196,26 @@ var mutations = []mutation{
 	{
 		Name:  "rotate-keyring-unchecked",
 		Claim: "SECURITY 5: RotateDataKey checks every wrapped key it rewrites",
-		Break: "Rotate writes back the wrapped keys it read without checking them",
-		Edits: []edit{{"crypto/keyring.go", "if err := k.checkStored(ctx, rec); err != nil {", "if err := k.checkStored(ctx, rec); false && err != nil {"}},
+		Break: "Rotate writes back the keyring it read without checking any wrapped key",
+		Edits: []edit{
+			{"crypto/keyring.go", "if err := k.checkStored(ctx, rec); err != nil {", "if err := k.checkStored(ctx, rec); false && err != nil {"},
+			{"crypto/keyring.go", "if err := k.checkKeeper(ctx, rec); err != nil {", "if err := k.checkKeeper(ctx, rec); false && err != nil {"},
+		},
 		Tests: []testRef{{"crypto", "^TestRotateRefusesCorruptedKeyring$"}, faultsTest},
 	},
 	{
+		Name:  "rotate-older-keys-unchecked",
+		Claim: "SECURITY 5: RotateDataKey checks every wrapped key it rewrites, older ones too",
+		Break: "Rotate checks only the active key of the keyring it read",
+		Edits: []edit{{"crypto/keyring.go", "if err := k.checkStored(ctx, rec); err != nil {", "if err := k.checkStored(ctx, rec); false && err != nil {"}},
+		Tests: []testRef{{"crypto", "^TestRotateRefusesCorruptedOlderKey$"}},
+	},
+	{
 		Name:  "wrap-unchecked",
-		Claim: "SECURITY 5: a keeper whose Encrypt answer does not unwrap fails keyring creation and rotation",
+		Claim: "SECURITY 5: a keeper whose Encrypt answer does not unwrap to the new data key fails keyring creation and rotation",
 		Break: "a new data key is stored without checking the keeper unwraps it",
 		Edits: []edit{{"crypto/keyring.go", "if subtle.ConstantTimeCompare(back, key) != 1 {", "if subtle.ConstantTimeCompare(back, key) != 1 && false {"}},
-		Tests: []testRef{{"crypto", "^TestWrapChecked$"}},
+		Tests: []testRef{{"crypto", "^TestWrapCheckedAgainstOtherBytes$"}},
 	},
 
 	// SECURITY.md 6: bad input never panics.
@@ -218,10 +228,11 @@ var mutations = []mutation{
 		Quick: true,
 	},
 	{
-		Name:  "keyring-id-unchecked",
+		Name:  "keyring-unwrap-error-unclear",
 		Claim: "SECURITY 6: every decoder of stored documents gives a specific error",
-		Break: "a stored data-key id out of range is accepted",
-		Edits: []edit{{"crypto/keyring.go", "if v <= 0 || v > 1<<32-1 {", "if false {"}},
+		Break: "a stored data key the keeper cannot unwrap gives an error that is neither ErrDecrypt nor coffer's",
+		Edits: []edit{{"crypto/keyring.go", `return fmt.Errorf("%w: the keeper cannot unwrap data key %d: %w", ErrDecrypt, id, err)`,
+			`return fmt.Errorf("the keeper cannot unwrap data key %d: %w", id, err)`}},
 		Tests: []testRef{{".", "^FuzzStoredDocuments$"}},
 	},
 
@@ -319,8 +330,8 @@ var mutations = []mutation{
 	{
 		Name:  "rule-key-unchanged",
 		Claim: "README rule: keys cannot be changed; Update never touches the key",
-		Break: "Update stores the key upper-cased",
-		Edits: []edit{{"secrets.go", "\t\trec.UpdatedAt, rec.UpdatedBy = now, actorOf(ctx)\n", "\t\trec.UpdatedAt, rec.UpdatedBy, rec.Key = now, actorOf(ctx), strings.ToUpper(rec.Key)\n"}},
+		Break: "Update stores another key in the record",
+		Edits: []edit{{"secrets.go", "\t\trec.UpdatedAt, rec.UpdatedBy = now, actorOf(ctx)\n", "\t\trec.UpdatedAt, rec.UpdatedBy, rec.Key = now, actorOf(ctx), rec.Key+\"_RENAMED\"\n"}},
 		Tests: []testRef{updateRules},
 	},
 	{
@@ -402,7 +413,7 @@ var mutations = []mutation{
 		Name:  "rule-delete-permanent",
 		Claim: "README rule: delete is permanent",
 		Break: "Delete reports success without deleting",
-		Edits: []edit{{"secrets.go", "\t\terr = m.shared.coll.Delete(ctx, rec)\n", "\t\terr = nil\n"}},
+		Edits: []edit{{"secrets.go", "\t\terr = m.shared.coll.Delete(ctx, rec)\n", "\t\t_, err = rec, nil\n"}},
 		Tests: []testRef{conformance("DeleteIsPermanent")},
 	},
 	{
@@ -416,7 +427,7 @@ var mutations = []mutation{
 		Name:  "rule-did-you-mean",
 		Claim: "README rule: ErrNotFound suggests a key differing in case or underscores",
 		Break: "keys are compared as they are",
-		Edits: []edit{{"secrets.go", "return strings.ToUpper(strings.ReplaceAll(key, \"_\", \"\"))", "return key"}},
+		Edits: []edit{{"secrets.go", "return strings.ToUpper(strings.ReplaceAll(key, \"_\", \"\"))", "return strings.Clone(key)"}},
 		Tests: []testRef{conformance("DidYouMean")},
 	},
 	{
