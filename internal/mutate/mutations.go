@@ -183,6 +183,14 @@ var mutations = []mutation{
 		Tests: []testRef{faultsTest, failedCall},
 	},
 
+	{
+		Name:  "context-ignored",
+		Claim: "SECURITY 4: a call whose context is cancelled returns an error matching context.Canceled and changes nothing",
+		Break: "the Manager no longer checks its context before store calls",
+		Edits: []edit{{"manager.go", "\t\treturn ErrClosed\n\t}\n\treturn ctx.Err()\n", "\t\treturn ErrClosed\n\t}\n\treturn nil\n"}},
+		Tests: []testRef{conformance("ContextCanceled")},
+	},
+
 	// SECURITY.md 5: a corrupted answer is detected, not spread.
 	{
 		Name:  "description-update-unchecked",
