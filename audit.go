@@ -6,8 +6,9 @@ import (
 )
 
 // audit records one event per operation. Events hold the operation, where,
-// the key, the actor and the outcome; never a value (no error holds one).
-func (m *Manager) audit(ctx context.Context, op, key string, err error) {
+// the key, any extra attributes (a version number, Check's counts), the
+// actor and the outcome; never a value (no error holds one).
+func (m *Manager) audit(ctx context.Context, op, key string, err error, extra ...slog.Attr) {
 	log := m.opts.AuditLog
 	if log == nil {
 		return
@@ -20,6 +21,7 @@ func (m *Manager) audit(ctx context.Context, op, key string, err error) {
 	if key != "" {
 		attrs = append(attrs, slog.String("key", key))
 	}
+	attrs = append(attrs, extra...)
 	attrs = append(attrs, slog.String("actor", actorOf(ctx)))
 	level := slog.LevelInfo
 	if err == nil {

@@ -12,6 +12,8 @@
 // value leaves coffer only through Reveal and Environ, as a Value whose
 // every printed or encoded form is "[REDACTED]". All is List as a stream
 // (a range-over-func iterator), for collections too large to hold at once.
+// Versions, RevealVersion and Rollback are a secret's history: a rotated
+// credential that broke something is rolled back in one call.
 //
 //	m, err := coffer.Open(ctx, "mem://secrets", "base64key://...", &coffer.Options{Environment: "production"})
 //	_, err = m.Create(ctx, coffer.NewSecret{Key: "STRIPE_API_KEY", Value: "sk_live_..."})
@@ -49,7 +51,21 @@
 //     RotatedAt.
 //   - Changes take effect immediately: coffer caches no values, so the next
 //     Reveal by any Manager on the collection sees the new value.
-//   - Delete is permanent: the record and its ciphertext are removed.
+//   - Each value change (Update with a value, Rollback) keeps the value it
+//     replaces as a version, sealed like the current one and bound to its
+//     secret; Options.MaxVersions (DefaultMaxVersions, the current one
+//     included) are kept, and older values are destroyed, not hidden.
+//     Description edits make no version. Versions lists them newest first
+//     (metadata only), RevealVersion reveals one, and Rollback makes an
+//     earlier value current again as a new version, keeping the description
+//     (ErrNoChanges for the current version, ErrNotFound for a pruned or
+//     unknown one).
+//   - Change.IfVersion makes an Update check-and-set: it applies only while
+//     the secret is at that version, and otherwise fails with ErrConflict at
+//     once, changing nothing. The edit dialog sends the version it showed.
+//   - Delete is permanent: the record, its ciphertext and every version are
+//     removed. A secret created again under the key starts at version 1 and
+//     can never list or reveal its predecessor's values.
 //   - A missing key gives ErrNotFound; when a stored key differs only in case
 //     or underscores, the message asks "did you mean KEY?".
 //
@@ -57,7 +73,8 @@
 //
 // Errors match the sentinels of this package with errors.Is; context errors
 // pass through (errors.Is(err, context.Canceled)). ErrConflict means a
-// record kept changing under an Update or Delete after every retry;
+// record kept changing under an Update or Delete after every retry, or that
+// a check-and-set Update found another version (Change.IfVersion);
 // ErrDecrypt that a sealed value could not be opened (tampered with, copied
 // from elsewhere, or under a keeper that cannot unwrap its data key);
 // ErrClosed that the Manager or its collection was closed — every operation
@@ -73,6 +90,16 @@
 // name them ("" means "default"); Manager.Environment and Manager.Project
 // derive Managers that share the collection and keyring. Names are 1 to
 // MaxNameLen letters, digits, '-' and '_' (ErrInvalidName).
+//
+// # Best practices
+//
+// Manager.Check turns the Secrets page's advice into a report over one or
+// more environments: a Finding per secret and broken practice (values not
+// rotated within CheckOptions.MaxAge, no description, keys not
+// UPPERCASE_WITH_UNDERSCORES or differing from another only in case or
+// underscores, keys missing from an environment, one value shared by two
+// environments, weak passwords, tokens and keys), each with a message a
+// person acts on and never a value. Generate makes strong values.
 //
 // # Security
 //
@@ -117,6 +144,27 @@
 // or concurrent writes to one secret, or two data-key rotations at once,
 // can lose one of them.
 //
+// # Versions
+//
+// coffer uses no transactions, so a value change writes in an order that
+// makes every interruption harmless: first the version document of the
+// value being replaced (its ID is fixed by the version, so two writers
+// replacing one version write the same document), then the
+// revision-checked Replace of the record, then the deletion of the version
+// that fell out of the last MaxVersions. Interrupted after the first write,
+// the store holds a version document of the current value, which no listing
+// shows and the next value change reuses; after the second, one version too
+// many, which Versions hides and destroys. Delete removes the record first —
+// the secret stops listing at once — then its versions; what an interrupted
+// Delete leaves is bound to the deleted secret's creation time, so a secret
+// created again never lists or opens it, and the next Delete or Versions of
+// the key destroys it (Delete of a missing key finishes an interrupted one,
+// then answers ErrNotFound). The first description edit after a value change
+// records who set the value in that value's version document, since the
+// record's UpdatedBy is about to change; that is one more store write for
+// that edit only. MaxVersions is a Manager's option: give every Manager of
+// a collection the same one, as the one that writes prunes to its own.
+//
 // # Stored schema
 //
 // One document per secret, with exactly these fields (a compatibility
@@ -138,12 +186,43 @@
 //	Sealed           bytes      the envelope (package crypto)
 //	DocstoreRevision any        the driver's revision
 //
+// Each kept version of a value is one more document (also a compatibility
+// contract). A secret's versions share one Scope, its ID followed by
+// "#history", which no project/environment pair can take (those hold one
+// "/" and no "#"), so listing a Scope never meets them and a secret's
+// versions are one keyed query, like List; each document stands alone, so
+// ten values of the largest size fit every store (a DynamoDB item holds
+// 400 KB):
+//
+//	ID               string     Scope + "/" + Key
+//	Scope            string     Project + "/" + Environment + "/" + SecretKey + "#history"
+//	Key              string     the version, zero-padded to 10 digits ("0000000003")
+//	Project          string
+//	Environment      string
+//	SecretKey        string     the secret's Key
+//	CreatedAt        time       the secret's CreatedAt: which secret of that key it belongs to
+//	Version          int        the version it was, as Secret.Version counted
+//	SetAt            time       when this value was set (the secret's RotatedAt then)
+//	SetBy            string     who set it; "" when unknown
+//	Sealed           bytes      the envelope, sealed for the secret's place (its CreatedAt included)
+//	DocstoreRevision any        the driver's revision
+//
+// A version document whose CreatedAt is not its secret's current CreatedAt
+// belongs to an earlier secret of the key, deleted and created again, and is
+// never shown or opened. A store written before coffer kept versions has
+// none: its secrets list their current version only until their next value
+// change, and nothing needs migrating.
+//
 // The keyring is one more document, ID "#coffer/keyring", Scope "#coffer",
 // which no project/environment pair can take. Package backend owns the
-// per-driver layout: the ID as key on memdocstore, MongoDB and Firestore;
-// partition key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
-// elsewhere. List is the query Scope = s, Key > "", ordered by Key,
-// projected onto every field but Sealed: listing never fetches a ciphertext.
+// per-driver layout: the ID as key on memdocstore and MongoDB; on Firestore,
+// whose document names cannot hold "/", the document name is the ID with
+// each "/" replaced by "~" (which no project, environment or key holds; see
+// backend/firestorestore), with the ID still stored as a field; partition
+// key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
+// elsewhere (a composite index on Firestore). List is the query Scope = s,
+// Key > "", ordered by Key, projected onto every field but Sealed: listing
+// never fetches a ciphertext.
 //
 // # Backends
 //
@@ -151,14 +230,15 @@
 // on FerretDB; dynamodb://TABLE; firestore://projects/P/databases/D/documents/C;
 // sqlite:///PATH and postgres://... with backend/sqldocstore) and a keeper
 // URL (see Keepers). coffer links only memdocstore; blank-import the gocloud
-// driver of any other scheme:
+// driver of any other scheme (for firestore://, package
+// github.com/coffer-go/coffer/backend/firestorestore instead):
 //
 //	import _ "gocloud.dev/docstore/mongodocstore"
 //
 // Programs that hold a client rather than a URL use backend/mongostore
-// (OpenCollection, CreateIndex) or backend/dynamostore (CreateTable,
-// OpenCollection); backend/backendtest is the conformance suite every
-// backend passes.
+// (OpenCollection, CreateIndex), backend/dynamostore (CreateTable,
+// OpenCollection) or backend/firestorestore (OpenCollection);
+// backend/backendtest is the conformance suite every backend passes.
 //
 // mem:// collections are in memory, shared by name within the process and
 // never durable: use them for tests and demos (package coffertest gives a
@@ -184,5 +264,9 @@
 // creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
 // the key in an awskms:// URL chooses how new data keys are wrapped, not who
 // may unwrap them: use key policies, and encryption context (context_NAME=VALUE
-// URL parameters) to tie a keyring to one keeper.
+// URL parameters) to tie a keyring to one keeper. Cloud KMS (gcpkms://)
+// answers a misspelt key name with NotFound on the first write, and a
+// disabled key version with FailedPrecondition (wrapped in ErrDecrypt when
+// a data key cannot be unwrapped); Managers that already unwrapped the
+// keyring keep their data keys in memory until they restart.
 package coffer

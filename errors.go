@@ -18,7 +18,8 @@ var (
 	ErrKeyRequired = errors.New("secret key is required")
 	// ErrValueRequired: Create was given an empty value.
 	ErrValueRequired = errors.New("secret value is required")
-	// ErrNoChanges: Update was given neither a new value nor a new description.
+	// ErrNoChanges: Update was given neither a new value nor a new
+	// description, or Rollback the current version.
 	ErrNoChanges = errors.New("no changes to save")
 	// ErrInvalidKey: the key breaks the key rules; the wrapping error names the
 	// offending character and its position.
@@ -35,7 +36,8 @@ var (
 	ErrValueTooLarge = errors.New("secret value is too large")
 	// ErrInvalidName: a project or environment name breaks the naming rules.
 	ErrInvalidName = errors.New("invalid project or environment name")
-	// ErrInvalidOptions: an Options field is out of range.
+	// ErrInvalidOptions: an Options field (or Change.IfVersion) is out of
+	// range.
 	ErrInvalidOptions = errors.New("invalid options")
 	// ErrNotFound: no secret has that key in the Manager's project and
 	// environment. When a stored key differs only in case or underscores, the
@@ -44,7 +46,8 @@ var (
 	// ErrAlreadyExists: Create found the key taken.
 	ErrAlreadyExists = errors.New("secret already exists")
 	// ErrConflict: the record kept changing under an Update or Delete after
-	// every retry.
+	// every retry, or an Update's Change.IfVersion is not the secret's
+	// version (check-and-set: it is not retried).
 	ErrConflict = errors.New("secret was changed concurrently; try again")
 	// ErrDecrypt: a sealed value could not be opened: it was tampered with,
 	// copied from another place, or sealed under a key this keeper cannot

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"strconv"
@@ -61,7 +62,20 @@ var faultOps = []faultOp{
 	{name: "Update/both", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
 		return m.Update(ctx, "DB_URL", coffer.Change{Value: canary + "-3", Description: ptr("primary")})
 	}},
+	{name: "Update/if-version", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-3", IfVersion: 2})
+	}},
+	{name: "Update/stale", fails: coffer.ErrConflict, run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		return m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-3", IfVersion: 1})
+	}},
+	{name: "Versions", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Versions(ctx, "API_KEY") }},
+	{name: "RevealVersion", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
+		v, err := m.RevealVersion(ctx, "API_KEY", 1)
+		return string(v), err
+	}},
+	{name: "Rollback", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Rollback(ctx, "API_KEY", 1) }},
 	{name: "Delete", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return nil, m.Delete(ctx, "API_KEY") }},
+	{name: "Delete/no-history", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return nil, m.Delete(ctx, "DB_URL") }},
 	{name: "RotateDataKey", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
 		return nil, m.RotateDataKey(ctx)
 	}},
@@ -86,6 +100,10 @@ func newFaultStore(t *testing.T, keeper *secrets.Keeper, empty bool) *faultStore
 		m := s.manager(t)
 		ctx := coffer.WithActor(context.Background(), "seed")
 		mustCreate(t, m, "API_KEY", canary)
+		// API_KEY is at version 2, its first value kept as version 1.
+		if _, err := m.Update(ctx, "API_KEY", coffer.Change{Value: canary + "-v2"}); err != nil {
+			t.Fatal(err)
+		}
 		mustCreate(t, m, "DB_URL", canary+"-db")
 		staging, err := m.Environment("staging")
 		if err != nil {
@@ -119,8 +137,16 @@ func (s *faultStore) state(t *testing.T) map[string]map[string]any {
 	m := s.manager(t)
 	defer m.Close()
 	out := backendtest.Snapshot(t, s.raw)
+	versions := map[string]map[string]any{}
 	for id, doc := range out {
 		delete(doc, "DocstoreRevision")
+		if layout.IsHistoryScope(fmt.Sprint(doc["Scope"])) {
+			// Version documents count as what Versions and RevealVersion
+			// show of them, below: one an interrupted write left behind
+			// is not part of any secret.
+			delete(out, id)
+			continue
+		}
 		if id == layout.KeyringID {
 			var ids []string
 			for _, k := range doc["Keys"].([]any) {
@@ -139,13 +165,29 @@ func (s *faultStore) state(t *testing.T) map[string]map[string]any {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := em.Reveal(ctx, doc["Key"].(string))
+		key := doc["Key"].(string)
+		v, err := em.Reveal(ctx, key)
 		if err != nil {
 			doc["Sealed"] = "DOES NOT OPEN: " + err.Error()
 		} else {
 			doc["Sealed"] = "opens to " + string(v)
 		}
+		vs, err := em.Versions(ctx, key)
+		if err != nil {
+			t.Fatalf("Versions(%s): %v", id, err)
+		}
+		for _, ver := range vs[1:] {
+			d := map[string]any{"Version": ver.Version, "CreatedAt": ver.CreatedAt, "CreatedBy": ver.CreatedBy}
+			v, err := em.RevealVersion(ctx, key, ver.Version)
+			if err != nil {
+				d["Sealed"] = "DOES NOT OPEN: " + err.Error()
+			} else {
+				d["Sealed"] = "opens to " + string(v)
+			}
+			versions[fmt.Sprintf("%s@%d", id, ver.Version)] = d
+		}
 	}
+	maps.Copy(out, versions)
 	return out
 }
 

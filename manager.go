@@ -71,6 +71,12 @@ func newManager(sh *shared, o Options) (*Manager, error) {
 	case o.MaxValueBytes < 0:
 		p.add(fmt.Errorf("%w: MaxValueBytes is %d; use 0 for the default or a positive limit", ErrInvalidOptions, o.MaxValueBytes))
 	}
+	switch {
+	case o.MaxVersions == 0:
+		o.MaxVersions = DefaultMaxVersions
+	case o.MaxVersions < 0:
+		p.add(fmt.Errorf("%w: MaxVersions is %d; use 0 for the default or a positive count", ErrInvalidOptions, o.MaxVersions))
+	}
 	if err := p.result(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"gocloud.dev/docstore"
@@ -34,8 +35,9 @@ type ResealOptions struct {
 type ResealStats struct {
 	// KeyID is the data key every record is now sealed under.
 	KeyID uint32
-	// Total is the number of secret records in the collection when Reseal
-	// counted them.
+	// Total is the number of sealed documents in the collection when
+	// Reseal counted them: secret records and kept versions (see Versions).
+	// The other counts are of the same documents.
 	Total int
 	// Resealed is the number of records this run sealed again.
 	Resealed int
@@ -60,8 +62,10 @@ const maxNamedFailures = 10
 var resealBeforeWrite func()
 
 // Reseal seals every secret of the collection — every project and
-// environment, not only the Manager's — under the active data key, so that
-// data keys older than a RotateDataKey no longer protect anything.
+// environment, not only the Manager's, and every kept version of each —
+// under the active data key, so that data keys older than a RotateDataKey no
+// longer protect anything, current or past. Below, a record is any sealed
+// document: a secret's record or a kept version.
 //
 // It first reads the keyring document afresh (whatever the Manager's copy),
 // then lists the records (for DynamoDB, a scan), then reads and writes them
@@ -137,40 +141,142 @@ type resealer struct {
 	failed []string // IDs of records that could not be opened
 }
 
-// plan lists the secret records and returns those not sealed under the
-// active key, with only their key fields set. It reads just the fields
-// needed to tell (the envelope's header is in Sealed), and closes its
-// iterator before any write, which some stores need.
-func (r *resealer) plan(ctx context.Context) ([]*layout.Record, error) {
+// sealedDoc is one document Reseal handles: a secret's record or a kept
+// version (exactly one is set).
+type sealedDoc struct {
+	rec *layout.Record
+	ver *layout.VersionRecord
+}
+
+// planned is the shape plan reads every document into: the key fields and
+// the envelope of both kinds of sealed documents. The fields only version
+// documents use are read as they come, so a record holding anything there
+// is not a reason to stop.
+type planned struct {
+	ID, Scope, Project, Environment, Key string
+	SecretKey, Version                   any
+	Sealed                               []byte
+	DocstoreRevision                     any // some drivers return it with any projection
+}
+
+var plannedFields = []docstore.FieldPath{"ID", "Scope", "Project", "Environment", "Key", "SecretKey", "Version", "Sealed"}
+
+// sealedDocOf returns the document p was read from, with the fields that
+// place its value set.
+func sealedDocOf(p *planned) sealedDoc {
+	if layout.IsHistoryScope(p.Scope) {
+		// A field of the wrong type stays zero, and the document is then
+		// not consistent: it is counted as failed.
+		secretKey, _ := p.SecretKey.(string)
+		return sealedDoc{ver: &layout.VersionRecord{ID: p.ID, Scope: p.Scope, Key: p.Key, Project: p.Project,
+			Environment: p.Environment, SecretKey: secretKey, Version: versionNumber(p.Version)}}
+	}
+	return sealedDoc{rec: &layout.Record{ID: p.ID, Scope: p.Scope, Key: p.Key, Project: p.Project, Environment: p.Environment}}
+}
+
+// versionNumber returns a stored version number as drivers return an
+// integer read into an interface (int64, int32, uint64, float64), and 0 for
+// anything else.
+func versionNumber(v any) int {
+	var n int64
+	switch v := v.(type) {
+	case int64:
+		n = v
+	case int32:
+		n = int64(v)
+	case int:
+		n = int64(v)
+	case uint64:
+		n = int64(min(v, math.MaxInt32))
+	case float64:
+		if v != math.Trunc(v) || v < 0 || v > math.MaxInt32 {
+			return 0
+		}
+		n = int64(v)
+	}
+	if n < 0 || n > math.MaxInt32 {
+		return 0
+	}
+	return int(n)
+}
+
+// doc returns the document, for the store.
+func (d sealedDoc) doc() docstore.Document {
+	if d.ver != nil {
+		return d.ver
+	}
+	return d.rec
+}
+
+func (d sealedDoc) id() string {
+	if d.ver != nil {
+		return d.ver.ID
+	}
+	return d.rec.ID
+}
+
+func (d sealedDoc) sealed() *[]byte {
+	if d.ver != nil {
+		return &d.ver.Sealed
+	}
+	return &d.rec.Sealed
+}
+
+// place returns where the value is sealed, and false when the document's
+// key fields disagree with it.
+func (d sealedDoc) place() (crypto.Place, bool) {
+	if v := d.ver; v != nil {
+		return crypto.Place{Project: v.Project, Environment: v.Environment, Key: v.SecretKey, CreatedAt: v.CreatedAt}, v.Consistent()
+	}
+	r := d.rec
+	return crypto.Place{Project: r.Project, Environment: r.Environment, Key: r.Key, CreatedAt: r.CreatedAt}, consistent(r)
+}
+
+// keysOnly returns a new document of the same kind with only the key
+// fields of d set, to read it whole.
+func (d sealedDoc) keysOnly() sealedDoc {
+	if v := d.ver; v != nil {
+		return sealedDoc{ver: &layout.VersionRecord{ID: v.ID, Scope: v.Scope, Key: v.Key}}
+	}
+	return sealedDoc{rec: &layout.Record{ID: d.rec.ID, Scope: d.rec.Scope, Key: d.rec.Key}}
+}
+
+// plan lists the sealed documents — secret records and kept versions — and
+// returns those not sealed under the active key, with only their key fields
+// set. It reads just the fields needed to tell (the envelope's header is in
+// Sealed), and closes its iterator before any write, which some stores
+// need.
+func (r *resealer) plan(ctx context.Context) ([]sealedDoc, error) {
 	active := r.stats.KeyID
-	it := r.m.shared.coll.Query().Get(ctx, "ID", "Scope", "Project", "Environment", "Key", "Sealed")
+	it := r.m.shared.coll.Query().Get(ctx, plannedFields...)
 	defer it.Stop()
-	var todo []*layout.Record
+	var todo []sealedDoc
 	for {
-		rec := &layout.Record{}
-		err := it.Next(ctx, rec)
+		p := &planned{}
+		err := it.Next(ctx, p)
 		if err == io.EOF {
 			return todo, nil
 		}
 		if err != nil {
 			return nil, storeError("reseal: list", err)
 		}
-		if rec.Scope == layout.KeyringScope {
+		if p.Scope == layout.KeyringScope {
 			continue
 		}
 		r.stats.Total++
-		if !consistent(rec) {
-			r.fail(rec.ID)
+		d := sealedDocOf(p)
+		if _, ok := d.place(); !ok {
+			r.fail(p.ID)
 			continue
 		}
-		env, err := crypto.Parse(rec.Sealed)
+		env, err := crypto.Parse(p.Sealed)
 		switch {
 		case err != nil:
-			r.fail(rec.ID)
+			r.fail(p.ID)
 		case env.KeyID == active:
 			r.stats.Skipped++
 		default:
-			todo = append(todo, &layout.Record{ID: rec.ID, Scope: rec.Scope, Key: rec.Key})
+			todo = append(todo, d.keysOnly())
 		}
 	}
 }
@@ -182,15 +288,15 @@ func consistent(rec *layout.Record) bool {
 		rec.Scope == layout.Scope(rec.Project, rec.Environment)
 }
 
-// batch re-seals the records of keys (key fields only): one store round trip
-// to read them, one to write those that need it.
-func (r *resealer) batch(ctx context.Context, keys []*layout.Record) error {
+// batch re-seals the documents of keys (key fields only): one store round
+// trip to read them, one to write those that need it.
+func (r *resealer) batch(ctx context.Context, keys []sealedDoc) error {
 	coll := r.m.shared.coll
-	recs := make([]*layout.Record, len(keys))
+	docs := make([]sealedDoc, len(keys))
 	reads := coll.Actions()
 	for i, k := range keys {
-		recs[i] = &layout.Record{ID: k.ID, Scope: k.Scope, Key: k.Key}
-		reads.Get(recs[i])
+		docs[i] = k.keysOnly()
+		reads.Get(docs[i].doc())
 	}
 	gone := map[int]bool{}
 	if err := reads.Do(ctx); err != nil {
@@ -206,19 +312,19 @@ func (r *resealer) batch(ctx context.Context, keys []*layout.Record) error {
 		}
 	}
 	writes := coll.Actions()
-	var written []*layout.Record
-	for i, rec := range recs {
+	var written []sealedDoc
+	for i, d := range docs {
 		if gone[i] {
 			r.stats.Gone++
 			continue
 		}
-		changed, err := r.reseal(ctx, rec)
+		changed, err := r.reseal(ctx, d)
 		if err != nil {
 			return err
 		}
 		if changed {
-			writes.Replace(rec)
-			written = append(written, rec)
+			writes.Replace(d.doc())
+			written = append(written, d)
 		}
 	}
 	if len(written) == 0 {
@@ -240,31 +346,31 @@ func (r *resealer) batch(ctx context.Context, keys []*layout.Record) error {
 			conflicted[e.Index] = true
 		}
 	}
-	for i, rec := range written {
+	for i, d := range written {
 		if !conflicted[i] {
 			r.stats.Resealed++
 			continue
 		}
 		r.stats.Retried++
-		if err := r.one(ctx, rec.ID, rec.Scope, rec.Key); err != nil {
+		if err := r.one(ctx, d); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// reseal re-seals rec's value in place and says whether it changed. A value
+// reseal re-seals d's value in place and says whether it changed. A value
 // that cannot be opened is counted as failed, not returned as an error.
-func (r *resealer) reseal(ctx context.Context, rec *layout.Record) (bool, error) {
-	if !consistent(rec) {
-		r.fail(rec.ID)
+func (r *resealer) reseal(ctx context.Context, d sealedDoc) (bool, error) {
+	p, ok := d.place()
+	if !ok {
+		r.fail(d.id())
 		return false, nil
 	}
-	p := crypto.Place{Project: rec.Project, Environment: rec.Environment, Key: rec.Key, CreatedAt: rec.CreatedAt}
-	sealed, changed, err := r.m.shared.keyring.Reseal(ctx, p, rec.Sealed)
+	sealed, changed, err := r.m.shared.keyring.Reseal(ctx, p, *d.sealed())
 	switch {
 	case errors.Is(err, crypto.ErrDecrypt):
-		r.fail(rec.ID)
+		r.fail(d.id())
 		return false, nil
 	case err != nil:
 		return false, err
@@ -272,17 +378,17 @@ func (r *resealer) reseal(ctx context.Context, rec *layout.Record) (bool, error)
 		r.stats.Skipped++
 		return false, nil
 	}
-	rec.Sealed = sealed
+	*d.sealed() = sealed
 	return true, nil
 }
 
-// one re-seals a single record that changed under a batch write: read it
+// one re-seals a single document that changed under a batch write: read it
 // again, re-seal, write under the new revision, until the write lands.
-func (r *resealer) one(ctx context.Context, id, scope, key string) error {
+func (r *resealer) one(ctx context.Context, key sealedDoc) error {
 	coll := r.m.shared.coll
 	for range maxAttempts {
-		rec := &layout.Record{ID: id, Scope: scope, Key: key}
-		err := coll.Get(ctx, rec)
+		d := key.keysOnly()
+		err := coll.Get(ctx, d.doc())
 		if layout.IsNotFound(err) {
 			r.stats.Gone++
 			return nil
@@ -290,11 +396,11 @@ func (r *resealer) one(ctx context.Context, id, scope, key string) error {
 		if err != nil {
 			return storeError("reseal: read", err)
 		}
-		changed, err := r.reseal(ctx, rec)
+		changed, err := r.reseal(ctx, d)
 		if err != nil || !changed {
 			return err
 		}
-		err = coll.Replace(ctx, rec)
+		err = coll.Replace(ctx, d.doc())
 		if err == nil {
 			r.stats.Resealed++
 			return nil
@@ -303,7 +409,7 @@ func (r *resealer) one(ctx context.Context, id, scope, key string) error {
 			return storeError("reseal: write", err)
 		}
 	}
-	return fmt.Errorf("%w: record %q kept changing during Reseal; run Reseal again", ErrConflict, id)
+	return fmt.Errorf("%w: document %q kept changing during Reseal; run Reseal again", ErrConflict, key.id())
 }
 
 func (r *resealer) fail(id string) {

@@ -2,6 +2,7 @@ package coffer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -87,7 +88,7 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 // variables so that a read does not allocate its field list.
 var (
 	sealedFields   = []docstore.FieldPath{"ID", "CreatedAt", "Sealed"}
-	revisionFields = []docstore.FieldPath{"ID", "DocstoreRevision"}
+	deletionFields = []docstore.FieldPath{"ID", "Version", "UpdatedAt", "RotatedAt", "DocstoreRevision"}
 	keyFields      = []docstore.FieldPath{"ID", "Key"}
 	environFields  = []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}
 )
@@ -154,7 +155,9 @@ func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func
 // keeps the current one; a nil description keeps the current one; when
 // nothing is new it returns ErrNoChanges. The key never changes. Update is a
 // read-modify-write under the store's revision, retried when another writer
-// got there first, so concurrent updates never lose one another.
+// got there first, so concurrent updates never lose one another; with
+// Change.IfVersion it applies only to the version the caller saw. A new
+// value keeps the one it replaces as a version (see Versions).
 func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret, err error) {
 	defer func() { m.audit(ctx, "update", key, err) }()
 	if err := m.check(ctx); err != nil {
@@ -168,69 +171,43 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 	if c.Description != nil {
 		p.add(validateDescription(*c.Description))
 	}
+	if c.IfVersion < 0 {
+		p.add(fmt.Errorf("%w: IfVersion is %d; use 0 for none or the version the change was made to", ErrInvalidOptions, c.IfVersion))
+	}
 	if err := p.result(); err != nil {
 		return Secret{}, err
 	}
 	if c.Value == "" && c.Description == nil {
 		return Secret{}, ErrNoChanges
 	}
-	for attempt := range maxAttempts {
-		if err := backoff(ctx, attempt); err != nil {
-			return Secret{}, err
-		}
-		rec, err := m.get(ctx, key)
-		if err != nil {
-			return Secret{}, err
-		}
-		if c.Value == "" && *c.Description == rec.Description {
-			return Secret{}, ErrNoChanges
-		}
-		if c.Value == "" {
-			// The record is written back whole, envelope included: check it
-			// still opens, so an envelope corrupted on its way from the store
-			// is reported rather than stored over the value.
-			if _, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed); err != nil {
-				return Secret{}, fmt.Errorf("secret %q in %s: %w", key, m.where(), keyringError(err))
-			}
-		}
-		now := m.now()
-		if c.Value != "" {
-			// Sealed after the read: the envelope binds the record's
-			// creation time, which only the read tells.
-			sealed, err := m.shared.keyring.Seal(ctx, m.place(key, rec.CreatedAt), []byte(c.Value))
-			if err != nil {
-				return Secret{}, keyringError(err)
-			}
-			rec.Sealed = sealed
-			rec.Version++
-			rec.RotatedAt = now
-		}
-		if c.Description != nil {
-			rec.Description = *c.Description
-		}
-		rec.UpdatedAt, rec.UpdatedBy = now, actorOf(ctx)
-		err = m.shared.coll.Replace(ctx, rec)
-		if err == nil {
-			return toSecret(rec), nil
-		}
-		if !layout.IsConflict(err) {
-			return Secret{}, storeError("update", err)
-		}
-		// Someone else wrote (or deleted) the record since we read it:
-		// read again and reapply the change.
+	e := edit{description: c.Description}
+	if c.Value != "" {
+		e.value = []byte(c.Value)
 	}
-	return Secret{}, fmt.Errorf("%w: %q in %s", ErrConflict, key, m.where())
+	return m.rewrite(ctx, key, c.IfVersion, func(_ context.Context, rec *layout.Record) (edit, error) {
+		if c.Value == "" && *c.Description == rec.Description {
+			return edit{}, ErrNoChanges
+		}
+		return e, nil
+	})
 }
 
-// Delete removes a secret and its sealed value for good. A missing key gives
-// ErrNotFound.
+// Delete removes a secret and its sealed value for good, with every version
+// of it. A missing key gives ErrNotFound.
 func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 	defer func() { m.audit(ctx, "delete", key, err) }()
 	for attempt := range maxAttempts {
 		if err := backoff(ctx, attempt); err != nil {
 			return err
 		}
-		rec, err := m.get(ctx, key, revisionFields...)
+		rec, err := m.get(ctx, key, deletionFields...)
+		if errors.Is(err, ErrNotFound) {
+			// Finish what an interrupted Delete of the key left: its
+			// past versions.
+			if err := m.sweep(ctx, key); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -238,6 +215,10 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 		// away since the read, so a missing key is reported, not ignored.
 		err = m.shared.coll.Delete(ctx, rec)
 		if err == nil {
+			// The secret no longer lists; now destroy its past values.
+			if mayHaveHistory(rec) {
+				return m.sweep(ctx, key)
+			}
 			return nil
 		}
 		if !layout.IsConflict(err) {

@@ -60,6 +60,13 @@ type NewSecret struct {
 type Change struct {
 	Value       Value
 	Description *string
+	// IfVersion, when not 0, makes the change check-and-set: it applies only
+	// while the secret's Version is IfVersion, and otherwise fails with
+	// ErrConflict, changing nothing. The edit dialog sends the version it
+	// showed, so two people editing one secret never silently overwrite each
+	// other. Version counts value changes only: a description edit does not
+	// move it.
+	IfVersion int
 }
 
 // Secret is a secret's metadata. It never holds the value.
@@ -88,6 +95,12 @@ type Options struct {
 	RequireUppercase bool             // enforce the UPPERCASE best practice as a rule
 	AuditLog         *slog.Logger     // nil: no audit events
 	Now              func() time.Time // nil: time.Now
+	// MaxVersions is how many versions of each secret are kept, the current
+	// one included: 0 means DefaultMaxVersions (10); 1 keeps no history.
+	// Each value change keeps the value it replaces, and destroys the values
+	// beyond this many. Give every Manager of a collection the same
+	// MaxVersions: the one that writes prunes to its own.
+	MaxVersions int
 }
 
 // DefaultName is the project and environment used when Options leaves them empty.

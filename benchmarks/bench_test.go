@@ -124,6 +124,50 @@ type fixture struct {
 	value    coffer.Value
 	sealed   []byte // the raw records' placeholder for an envelope
 	seq      atomic.Int64
+	// hist updates the same secrets as m, keeping MaxVersions 2, so that
+	// once steadyHistory has run, every Update keeps one version and
+	// prunes one: the steady state of a secret with history (with the
+	// default of 10, from its 11th value on).
+	hist    *coffer.Manager
+	warm    sync.Once
+	warmErr error
+}
+
+// steadyHistory gives every secret of the fixture one kept version (once
+// per fixture, before the first Update benchmark): from then on each
+// Update through hist keeps a version and prunes one.
+func (f *fixture) steadyHistory(b *testing.B) {
+	f.warm.Do(func() {
+		ctx := context.Background()
+		for _, key := range f.keys {
+			if _, err := f.hist.Update(ctx, key, coffer.Change{Value: f.value}); err != nil {
+				f.warmErr = err
+				return
+			}
+		}
+	})
+	if f.warmErr != nil {
+		b.Fatal(f.warmErr)
+	}
+}
+
+// rawUpdate is the store work of an Update that keeps history, with no
+// validation and no sealing: read the record, create a document holding its
+// current envelope (the version it had), replace the record with sealed.
+func (f *fixture) rawUpdate(ctx context.Context, id string, sealed []byte) error {
+	rec := &layout.Record{ID: id}
+	if err := f.coll.Get(ctx, rec); err != nil {
+		return err
+	}
+	// A fresh document each time: the raw form never prunes.
+	ver := layout.NewVersionRecord(project, rec.Environment, rec.Key, int(f.seq.Add(1)))
+	ver.Project, ver.Environment, ver.SecretKey = project, rec.Environment, rec.Key
+	ver.CreatedAt, ver.Version, ver.SetAt, ver.Sealed = rec.CreatedAt, rec.Version, rec.RotatedAt, rec.Sealed
+	if err := f.coll.Create(ctx, ver); err != nil {
+		return err
+	}
+	rec.Sealed, rec.Version, rec.UpdatedAt, rec.RotatedAt = sealed, rec.Version+1, benchTime, benchTime
+	return f.coll.Replace(ctx, rec)
 }
 
 func newCollection(st store) (*docstore.Collection, error) {
@@ -162,6 +206,10 @@ func fixtureFor(b *testing.B, st store, kk keeperKind) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
+	f.hist, err = coffer.New(coll, f.keeper, &coffer.Options{Project: project, Environment: "coffer", MaxVersions: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	for i := range population {
 		key := fmt.Sprintf("KEY_%05d", i)
@@ -185,7 +233,7 @@ func fixtureFor(b *testing.B, st store, kk keeperKind) *fixture {
 	}
 	fixturesMu.Lock()
 	fixtures[name] = f
-	closers = append(closers, f.m.Close, keeper.Close)
+	closers = append(closers, f.m.Close, f.hist.Close, keeper.Close)
 	fixturesMu.Unlock()
 	return f
 }
@@ -239,10 +287,19 @@ type impl struct {
 // bench runs every impl on every store and keeper, reporting allocations
 // and keeper calls per operation.
 func bench(b *testing.B, impls ...impl) {
+	benchPrepared(b, nil, impls...)
+}
+
+// benchPrepared is bench with prepare, when set, run on each fixture
+// before its impls, untimed and with its keeper calls not counted.
+func benchPrepared(b *testing.B, prepare func(*fixture, *testing.B), impls ...impl) {
 	for _, st := range stores {
 		for _, kk := range keepers {
 			b.Run("store="+st.name+"/keeper="+kk.name, func(b *testing.B) {
 				f := fixtureFor(b, st, kk)
+				if prepare != nil {
+					prepare(f, b)
+				}
 				for _, im := range impls {
 					b.Run("impl="+im.name, func(b *testing.B) {
 						b.ReportAllocs()
@@ -391,30 +448,29 @@ func BenchmarkCreate(b *testing.B) {
 	)
 }
 
-// BenchmarkUpdate: coffer's Update of the value (one seal, one Get, one
-// revision-checked Replace) against Get + Replace, and against Get +
-// keeper.Encrypt + Replace.
+// BenchmarkUpdate: coffer's Update of the value with history, at the
+// steady state (one Get, one seal, the replaced value kept as a version
+// document, one revision-checked Replace, the oldest version deleted: see
+// fixture.hist), against Get + Create of the version document + Replace,
+// and against the same with keeper.Encrypt.
 func BenchmarkUpdate(b *testing.B) {
 	update := func(name string, ids func(*fixture) []string, seal func(context.Context, *fixture) ([]byte, error)) impl {
 		return impl{name, func(b *testing.B, f *fixture) {
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				rec := &layout.Record{ID: ids(f)[i%population]}
-				check(b, f.coll.Get(ctx, rec))
 				sealed, err := seal(ctx, f)
 				check(b, err)
-				rec.Sealed, rec.Version, rec.UpdatedAt, rec.RotatedAt = sealed, rec.Version+1, benchTime, benchTime
-				check(b, f.coll.Replace(ctx, rec))
+				check(b, f.rawUpdate(ctx, ids(f)[i%population], sealed))
 			}
 		}}
 	}
-	bench(b,
+	benchPrepared(b, (*fixture).steadyHistory,
 		update("raw", func(f *fixture) []string { return f.rawIDs },
 			func(_ context.Context, f *fixture) ([]byte, error) { return f.sealed, nil }),
 		impl{"coffer", func(b *testing.B, f *fixture) {
 			ctx := context.Background()
 			for i := 0; b.Loop(); i++ {
-				_, err := f.m.Update(ctx, f.keys[i%population], coffer.Change{Value: f.value})
+				_, err := f.hist.Update(ctx, f.keys[i%population], coffer.Change{Value: f.value})
 				check(b, err)
 			}
 		}},

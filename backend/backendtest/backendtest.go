@@ -1,7 +1,8 @@
 // Package backendtest is the conformance suite every collection coffer runs
 // on must pass: the Manager's whole contract — the rules, every error
 // sentinel, isolation of projects and environments, ordering, revision
-// conflicts, concurrency, cancellation, Close and the secrecy of values —
+// conflicts, concurrency, cancellation, Close, versions and rollback, and
+// the secrecy of values —
 // checked against a real store.
 //
 // A backend's test wires it up with a Harness, in the style of
@@ -27,6 +28,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
@@ -65,6 +67,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"DidYouMean", testDidYouMean},
 		{"Require", testRequire},
 		{"Environ", testEnviron},
+		{"Check", testCheck},
 		{"DeleteIsPermanent", testDeleteIsPermanent},
 		{"ChangesTakeEffectImmediately", testChangesTakeEffectImmediately},
 		{"StaleWritesAreConflicts", testStaleWritesAreConflicts},
@@ -82,6 +85,14 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"Close", testClose},
 		{"ClosedCollection", testClosedCollection},
 		{"Canary", testCanary},
+		{"Versions", testVersions},
+		{"VersionsPruning", testVersionsPruning},
+		{"VersionsDeleteDestroysAll", testVersionsDeleteDestroysAll},
+		{"Rollback", testRollback},
+		{"CheckAndSet", testCheckAndSet},
+		{"ExistingStoreWithoutHistory", testExistingStoreWithoutHistory},
+		{"ResealCoversHistory", testResealCoversHistory},
+		{"VersionsCanary", testVersionsCanary},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -159,9 +170,11 @@ func Snapshot(t *testing.T, coll *docstore.Collection) map[string]map[string]any
 }
 
 // Unchanged fails the test when the store differs from before, a Snapshot.
+// Revisions compare by value whatever their type: Firestore's is a protobuf
+// Timestamp, which go-cmp compares only through protocmp.
 func Unchanged(t *testing.T, coll *docstore.Collection, before map[string]map[string]any) {
 	t.Helper()
-	if diff := cmp.Diff(before, Snapshot(t, coll)); diff != "" {
+	if diff := cmp.Diff(before, Snapshot(t, coll), protocmp.Transform()); diff != "" {
 		t.Errorf("store changed by a rejected call (-before +after):\n%s", diff)
 	}
 }

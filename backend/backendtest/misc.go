@@ -29,9 +29,14 @@ func callEvery(ctx context.Context, m *coffer.Manager, keeper *secrets.Keeper) m
 		break
 	}
 	_, calls["Update"] = m.Update(ctx, "K", coffer.Change{Value: "x"})
+	_, calls["Update/IfVersion"] = m.Update(ctx, "K", coffer.Change{Value: "x", IfVersion: 1})
+	_, calls["Versions"] = m.Versions(ctx, "K")
+	_, calls["RevealVersion"] = m.RevealVersion(ctx, "K", 1)
+	_, calls["Rollback"] = m.Rollback(ctx, "K", 1)
 	calls["Delete"] = m.Delete(ctx, "K")
 	calls["Require"] = m.Require(ctx, "K")
 	_, calls["Environ"] = m.Environ(ctx)
+	_, calls["Check"] = m.Check(ctx, &coffer.CheckOptions{Environments: []string{"default", "other"}})
 	calls["RotateDataKey"] = m.RotateDataKey(ctx)
 	_, calls["Reseal"] = m.Reseal(ctx, nil)
 	calls["ChangeKeeper"] = m.ChangeKeeper(ctx, keeper)

@@ -77,7 +77,7 @@ func TestConformanceDynalite(t *testing.T) {
 	})
 }
 
-// TestListIsKeyedQuery: the listing query coffer runs is a Query of the
+// TestListIsKeyedQuery: the listing queries coffer runs are Queries of the
 // table (one partition, in sort-key order), never a Scan. The control
 // queries show the plan does tell the two apart.
 func TestListIsKeyedQuery(t *testing.T) {
@@ -96,6 +96,15 @@ func TestListIsKeyedQuery(t *testing.T) {
 	}
 	if !strings.Contains(plan, "Table") || strings.Contains(plan, "Scan") {
 		t.Errorf("List plan = %q; want a Query of the table, not a Scan", plan)
+	}
+	// A secret's versions (Versions, Delete) are the same query of its
+	// history scope: one partition too.
+	plan, err = layout.ListQuery(coll, layout.HistoryScope("shop", "production", "API_KEY")).Plan(layout.VersionMetadataFields...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "Table") || strings.Contains(plan, "Scan") {
+		t.Errorf("versions plan = %q; want a Query of the table, not a Scan", plan)
 	}
 	scan, err := coll.Query().Where("Project", "=", "shop").Plan()
 	if err != nil || !strings.Contains(scan, "Scan") {
