@@ -49,6 +49,7 @@ var faultOps = []faultOp{
 		return string(v), err
 	}},
 	{name: "List", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.List(ctx) }},
+	{name: "Keys", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Keys(ctx) }},
 	{name: "Environ", run: func(ctx context.Context, m *coffer.Manager) (any, error) { return m.Environ(ctx) }},
 	{name: "Require", run: func(ctx context.Context, m *coffer.Manager) (any, error) {
 		return nil, m.Require(ctx, "API_KEY", "DB_URL")

@@ -23,6 +23,7 @@ func callEvery(ctx context.Context, m *coffer.Manager, keeper *secrets.Keeper) m
 	_, calls["Get"] = m.Get(ctx, "K")
 	_, calls["Reveal"] = m.Reveal(ctx, "K")
 	_, calls["List"] = m.List(ctx)
+	_, calls["Keys"] = m.Keys(ctx)
 	calls["All"] = errors.New("the All iterator yielded nothing")
 	for _, err := range m.All(ctx) {
 		calls["All"] = err

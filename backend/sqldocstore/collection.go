@@ -397,15 +397,14 @@ func (c *collection) get(ctx context.Context, q querier, a *driver.Action) error
 		}
 		return newError(gcerrors.NotFound, nil, "document %q not found", a.Key)
 	}
-	var rev sql.NullInt64
-	m, err := sel.scan(rows, &rev)
+	r, err := sel.scan(rows)
 	if err != nil {
 		return err
 	}
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	return sel.decode(m, rev, a.Doc)
+	return sel.decode(r, a.Doc)
 }
 
 // write stores a Create, Put or Replace. The revision check is part of the

@@ -73,7 +73,7 @@
 // Where("Scope", "=", s).Where("Key", ">", "").OrderBy("Key", asc) reads
 // the index in key order without sorting. On SQLite its plan reads
 //
-//	SELECT revision, json_array(document -> '$."ID"', document -> '$."Key"') FROM "secrets"
+//	SELECT revision, json_extract(document, '$."ID"', '$."Key"') FROM "secrets"
 //	WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?)
 //	AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?)
 //	ORDER BY json_extract(document, '$."Key"') ASC
