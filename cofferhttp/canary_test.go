@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/coffer-go/coffer"
+	"github.com/coffer-go/coffer/backend/backendtest"
 )
 
 // canaryRequests are requests that carry, or could answer with, the canary
@@ -117,6 +118,9 @@ func TestCanary(t *testing.T) {
 		!strings.Contains(got, "cofferhttp.forbidden") || !strings.Contains(got, "cofferhttp.throttled") {
 		t.Errorf("the canary secret was not stored, updated, refused and throttled; audit log:\n%s", got)
 	}
+	// Nor in the store: every field of every document, as raw bytes.
+	f.seed("development", "STORED_CANARY", canary, "")
+	backendtest.NoPlaintext(t, f.coll, canary, "CANARY-")
 	for name, log := range map[string]string{"audit": f.audit.String(), "request": f.log.String()} {
 		if strings.Contains(log, "CANARY-") {
 			t.Errorf("the %s log holds the canary", name)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gocloud.dev/docstore"
+
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/coffertest"
 )
@@ -65,6 +67,7 @@ func (b *syncBuffer) String() string {
 type fixture struct {
 	t        testing.TB
 	m        *coffer.Manager
+	coll     *docstore.Collection // the raw store under m
 	h        http.Handler
 	audit    *syncBuffer
 	log      *syncBuffer
@@ -79,7 +82,8 @@ func newFixture(t testing.TB, edit ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, audit: &syncBuffer{}, log: &syncBuffer{}, clock: fixedNow, managers: map[string]*coffer.Manager{}}
 	auditLog := slog.New(slog.NewJSONHandler(f.audit, nil))
-	f.m = coffertest.NewManager(t, &coffer.Options{AuditLog: auditLog, Now: func() time.Time { return fixedNow }})
+	ce := coffertest.New(t, nil, &coffer.Options{AuditLog: auditLog, Now: func() time.Time { return fixedNow }})
+	f.m, f.coll = ce.Manager, ce.Collection
 	opts := &Options{
 		Environments: testEnvironments,
 		Tokens:       testTokens,
