@@ -280,7 +280,7 @@ func TestAuditActor(t *testing.T) {
 	want := []string{
 		"coffer.create ed ok",
 		"cofferhttp.sign_in admin ok",
-		"coffer.list cofferhttp ok", // the sign-out list, read for the session's first request
+		"coffer.keys cofferhttp ok", // the sign-out list, read for the session's first request
 		"coffer.update admin ok",
 		"coffer.reveal ci-deploy ok",
 	}

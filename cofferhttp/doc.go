@@ -149,8 +149,8 @@
 // it records the session, under a hash of its id and its expiry, in the
 // sign-out list, a project of its own in that store (Options.SignOutProject,
 // environment "sessions"). The handler that signs a session out refuses it
-// at once; every other replica rereads the list's keys (one listing, no
-// value opened, audited as a list by actor "cofferhttp") at most every
+// at once; every other replica rereads the list's keys (Manager.Keys: names
+// only, audited as "keys" by actor "cofferhttp") at most every
 // SignOutRefresh while page sessions come, so the session is refused
 // everywhere within that time. Entries of expired sessions are deleted at
 // later sign-outs.

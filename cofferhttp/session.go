@@ -193,7 +193,7 @@ func randomToken() string {
 // Options.SignOutProject, environment "sessions") whose key holds the
 // session's expiry and a hash of its id, S<unix>_<HEX>: never the id itself.
 // The handler that serves a sign-out refuses the session at once; the others
-// reread the list's keys (one listing, no value opened) at most every
+// reread the list's keys (Manager.Keys: names only) at most every
 // SignOutRefresh while page sessions use them. Entries past their session's
 // expiry are deleted at the next sign-out.
 type signOutList struct {
@@ -252,16 +252,16 @@ func (l *signOutList) contains(ctx context.Context, c *sessionClaims) (bool, err
 	if l.hasRead && now.Sub(l.readAt) < l.refresh && !now.Before(l.readAt) {
 		return false, nil
 	}
-	secrets, err := l.m.List(coffer.WithActor(ctx, signOutActor))
+	keys, err := l.m.Keys(coffer.WithActor(ctx, signOutActor))
 	if err != nil {
 		return false, err
 	}
-	for _, s := range secrets {
-		switch exp, ok := expiryOf(s.Key); {
+	for _, k := range keys {
+		switch exp, ok := expiryOf(k); {
 		case ok && exp > now.Unix():
-			l.known[s.Key] = exp
+			l.known[k] = exp
 		case len(l.stale) < maxStale:
-			l.stale[s.Key] = true
+			l.stale[k] = true
 		}
 	}
 	l.readAt, l.hasRead = now, true
