@@ -65,7 +65,7 @@ var mutations = []mutation{
 		},
 		Tests: []testRef{
 			{".", "^TestStoreHoldsNoPlaintext$"}, canaryTest, failedCall, soak,
-			{"examples/server", "^TestCanary$"},
+			{"cofferhttp", "^TestCanary$"},
 		},
 		Quick: true,
 	},
@@ -147,7 +147,7 @@ var mutations = []mutation{
 		Break: "the value-too-large error quotes the value",
 		Edits: []edit{{"validate.go", `return fmt.Errorf("%w: value is %d bytes, the limit is %d", ErrValueTooLarge, len(v), maxBytes)`,
 			`return fmt.Errorf("%w: value %s is %d bytes, the limit is %d", ErrValueTooLarge, string(v), len(v), maxBytes)`}},
-		Tests: []testRef{canaryTest, {"examples/server", "^TestCanary$"}},
+		Tests: []testRef{canaryTest, {"cofferhttp", "^TestCanary$"}},
 	},
 	{
 		Name:  "redact-window",
@@ -494,5 +494,53 @@ var mutations = []mutation{
 		Break: "Create overwrites a taken key",
 		Edits: []edit{{"secrets.go", "\tif err := m.shared.coll.Create(ctx, rec); err != nil {", "\tif err := m.shared.coll.Put(ctx, rec); err != nil {"}},
 		Tests: []testRef{conformance("RacingCreates")},
+	},
+
+	// SECURITY.md, "The HTTP layer (cofferhttp)".
+	{
+		Name:  "http-roles",
+		Claim: "SECURITY HTTP: who can do what is the role table, per token and environment",
+		Break: "a viewer may also write",
+		Edits: []edit{{"cofferhttp/roles.go", "\tRoleViewer: {actRead},", "\tRoleViewer: {actRead, actWrite},"}},
+		Tests: []testRef{{"cofferhttp", "^TestRoleMatrix$"}},
+	},
+	{
+		Name:  "http-environments",
+		Claim: "SECURITY HTTP: who can do what is the role table, per token and environment",
+		Break: "a token's environments are not checked",
+		Edits: []edit{{"cofferhttp/auth.go", "\treturn p.Environments == nil || slices.Contains(p.Environments, env)",
+			"\treturn p.Environments == nil || slices.Contains(p.Environments, env) || true"}},
+		Tests: []testRef{{"cofferhttp", "^TestRoleMatrix$"}},
+	},
+	{
+		Name:  "http-throttle",
+		Claim: "SECURITY HTTP: guessing is throttled per client address",
+		Break: "a throttled address is never made to wait",
+		Edits: []edit{{"cofferhttp/throttle.go", "\tif t.entries.Load() == 0 {", "\tif true || t.entries.Load() == 0 {"}},
+		Tests: []testRef{{"cofferhttp", "^TestThrottle$"}},
+	},
+	{
+		Name:  "http-sign-out-replicas",
+		Claim: "SECURITY HTTP: sign-out holds on every replica",
+		Break: "a replica never reads the sign-out list from the store",
+		Edits: []edit{{"cofferhttp/session.go", "\tif l.m == nil {\n\t\treturn false, nil\n\t}\n\tnow := l.now()",
+			"\tif l.m == nil || true {\n\t\treturn false, nil\n\t}\n\tnow := l.now()"}},
+		Tests: []testRef{{"cofferhttp", "^TestReplicas$/^sqlite$"}},
+	},
+	{
+		Name:  "http-shared-read-fresh",
+		Claim: "SECURITY HTTP: a shared read never began before the request arrived",
+		Break: "a request joins a read already in progress",
+		Edits: []edit{{"cofferhttp/shared.go", "\t// A read is in progress, begun before this request: wait for the next.\n",
+			"\tif r := g.running[k]; r != nil {\n\t\tg.mu.Unlock()\n\t\t<-r.done\n\t\treturn r.value, true, r.err\n\t}\n"}},
+		Tests: []testRef{{"cofferhttp", "^TestReadGroupFreshness$"}},
+	},
+	{
+		Name:  "http-value-in-log",
+		Claim: "SECURITY HTTP: only the value endpoints answer values; no log line holds one",
+		Break: "the request log records the value read",
+		Edits: []edit{{"cofferhttp/reads.go", "\t\treturn marshal(valueResponse{Key: s.Key, Version: s.Version, Value: string(v)})",
+			"\t\th.log.Info(\"read\", \"value\", string(v))\n\t\treturn marshal(valueResponse{Key: s.Key, Version: s.Version, Value: string(v)})"}},
+		Tests: []testRef{{"cofferhttp", "^TestCanary$"}},
 	},
 }
