@@ -49,6 +49,10 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request, p *principal) {
 				envs = append(envs, env)
 			}
 		}
+		if len(envs) == 0 { // a principal of Options.Authenticate whose environments are none of the served
+			h.forbid(w, r, p, actRead, "")
+			return
+		}
 	}
 	body, err := h.sharedRead(r.Context(), p, "check", strings.Join(envs, ","), "", func(ctx context.Context) ([]byte, error) {
 		findings, err := h.managers[envs[0]].Check(ctx, &coffer.CheckOptions{Environments: envs})

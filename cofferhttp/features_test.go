@@ -195,3 +195,16 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("features = %+v; want generate and check", s.Features)
 	}
 }
+
+// TestCheckNoServedEnvironment: a principal whose environments are none of
+// the served ones is refused, not answered with a server error.
+func TestCheckNoServedEnvironment(t *testing.T) {
+	f := newFixture(t, func(o *Options) {
+		o.Authenticate = func(*http.Request) (*Principal, error) {
+			return &Principal{Name: "elsewhere", Role: RoleViewer, Environments: []string{"qa"}}, nil
+		}
+	})
+	if w := f.serve(request("GET", "/api/check", "")); w.Code != http.StatusForbidden {
+		t.Errorf("status %d, want 403: %s", w.Code, w.Body)
+	}
+}
