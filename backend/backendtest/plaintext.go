@@ -47,8 +47,12 @@ func scanValue(v reflect.Value, path string, needle []byte, hits *[]string, dept
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
+			// Byte by byte: reflect.Copy refuses values reached through
+			// unexported fields (a protobuf revision's internals).
 			b := make([]byte, v.Len())
-			reflect.Copy(reflect.ValueOf(b), v)
+			for i := range b {
+				b[i] = byte(v.Index(i).Uint())
+			}
 			if bytes.Contains(b, needle) {
 				*hits = append(*hits, path)
 			}
