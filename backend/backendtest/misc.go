@@ -22,6 +22,7 @@ func callEvery(ctx context.Context, m *coffer.Manager, keeper *secrets.Keeper) m
 	_, calls["Create"] = m.Create(ctx, coffer.NewSecret{Key: "N", Value: "v"})
 	_, calls["Get"] = m.Get(ctx, "K")
 	_, calls["Reveal"] = m.Reveal(ctx, "K")
+	_, _, calls["RevealSecret"] = m.RevealSecret(ctx, "K")
 	_, calls["List"] = m.List(ctx)
 	_, calls["Keys"] = m.Keys(ctx)
 	calls["All"] = errors.New("the All iterator yielded nothing")
