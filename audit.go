@@ -6,8 +6,8 @@ import (
 )
 
 // audit records one event per operation. Events hold the operation, where,
-// the key, the actor and the outcome; never a value (no error holds one).
-// extra attributes (a version number) follow the key.
+// the key, any extra attributes (a version number, Check's counts), the
+// actor and the outcome; never a value (no error holds one).
 func (m *Manager) audit(ctx context.Context, op, key string, err error, extra ...slog.Attr) {
 	log := m.opts.AuditLog
 	if log == nil {

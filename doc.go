@@ -91,6 +91,16 @@
 // derive Managers that share the collection and keyring. Names are 1 to
 // MaxNameLen letters, digits, '-' and '_' (ErrInvalidName).
 //
+// # Best practices
+//
+// Manager.Check turns the Secrets page's advice into a report over one or
+// more environments: a Finding per secret and broken practice (values not
+// rotated within CheckOptions.MaxAge, no description, keys not
+// UPPERCASE_WITH_UNDERSCORES or differing from another only in case or
+// underscores, keys missing from an environment, one value shared by two
+// environments, weak passwords, tokens and keys), each with a message a
+// person acts on and never a value. Generate makes strong values.
+//
 // # Security
 //
 // Values are sealed with AES-256-GCM under random 256-bit data keys; the data
@@ -205,10 +215,14 @@
 //
 // The keyring is one more document, ID "#coffer/keyring", Scope "#coffer",
 // which no project/environment pair can take. Package backend owns the
-// per-driver layout: the ID as key on memdocstore, MongoDB and Firestore;
-// partition key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
-// elsewhere. List is the query Scope = s, Key > "", ordered by Key,
-// projected onto every field but Sealed: listing never fetches a ciphertext.
+// per-driver layout: the ID as key on memdocstore and MongoDB; on Firestore,
+// whose document names cannot hold "/", the document name is the ID with
+// each "/" replaced by "~" (which no project, environment or key holds; see
+// backend/firestorestore), with the ID still stored as a field; partition
+// key Scope and sort key Key on DynamoDB; an index on (Scope, Key)
+// elsewhere (a composite index on Firestore). List is the query Scope = s,
+// Key > "", ordered by Key, projected onto every field but Sealed: listing
+// never fetches a ciphertext.
 //
 // # Backends
 //
@@ -216,14 +230,15 @@
 // on FerretDB; dynamodb://TABLE; firestore://projects/P/databases/D/documents/C;
 // sqlite:///PATH and postgres://... with backend/sqldocstore) and a keeper
 // URL (see Keepers). coffer links only memdocstore; blank-import the gocloud
-// driver of any other scheme:
+// driver of any other scheme (for firestore://, package
+// github.com/coffer-go/coffer/backend/firestorestore instead):
 //
 //	import _ "gocloud.dev/docstore/mongodocstore"
 //
 // Programs that hold a client rather than a URL use backend/mongostore
-// (OpenCollection, CreateIndex) or backend/dynamostore (CreateTable,
-// OpenCollection); backend/backendtest is the conformance suite every
-// backend passes.
+// (OpenCollection, CreateIndex), backend/dynamostore (CreateTable,
+// OpenCollection) or backend/firestorestore (OpenCollection);
+// backend/backendtest is the conformance suite every backend passes.
 //
 // mem:// collections are in memory, shared by name within the process and
 // never durable: use them for tests and demos (package coffertest gives a
@@ -249,5 +264,9 @@
 // creating it. AWS KMS unwraps a ciphertext of any key the credentials may use, so
 // the key in an awskms:// URL chooses how new data keys are wrapped, not who
 // may unwrap them: use key policies, and encryption context (context_NAME=VALUE
-// URL parameters) to tie a keyring to one keeper.
+// URL parameters) to tie a keyring to one keeper. Cloud KMS (gcpkms://)
+// answers a misspelt key name with NotFound on the first write, and a
+// disabled key version with FailedPrecondition (wrapped in ErrDecrypt when
+// a data key cannot be unwrapped); Managers that already unwrapped the
+// keyring keep their data keys in memory until they restart.
 package coffer

@@ -35,6 +35,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add("mongo://db/coll?id_field=Other", "awskms://alias/x?region=eu-west-2")
 	f.Add("mongo://db/coll?claims=maybe", "base64key://")
 	f.Add("sqlite:///tmp/x.db?claims=true", "base64key://")
+	f.Add("firestore://projects/p/databases/d/documents/c?name_field=ID", "base64key://")
 	f.Add("0123456789abcdef0123456789abcdef", "hunter2hunter2")
 	f.Add("mem://fuzz", "0123456789abcdef0123456789abcdef")
 	f.Add("%zz://bad", "::")

@@ -8,7 +8,9 @@
 //
 // Subpackages: sqldocstore is coffer's own docstore driver for SQLite and
 // PostgreSQL; mongostore and dynamostore open collections from a client a
-// program already holds; claims makes revision checks atomic on stores
+// program already holds; firestorestore serves firestore:// URLs (blank-
+// import it) and names each Firestore document from its ID, as a document
+// name cannot hold "/"; claims makes revision checks atomic on stores
 // whose own are not (FerretDB 1.x); backendtest is the conformance suite
 // every backend passes.
 package backend

@@ -2,14 +2,17 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"strings"
 
 	"gocloud.dev/docstore"
 	"gocloud.dev/docstore/memdocstore"
 
 	"github.com/coffer-go/coffer/backend/claims"
+	"github.com/coffer-go/coffer/internal/openers"
 	"github.com/coffer-go/coffer/internal/redact"
 )
 
@@ -27,7 +30,8 @@ const ClaimsSuffix = "_claims"
 // table or an index itself. Every driver is keyed by one of them.
 const (
 	// IDField is the key of memdocstore, MongoDB (stored as _id), Firestore
-	// (the document name) and coffer's SQL driver.
+	// (the document name is derived from it: backend/firestorestore) and
+	// coffer's SQL driver.
 	IDField = "ID"
 	// PartitionKey is DynamoDB's partition (hash) key: all secrets of one
 	// project and environment share a partition.
@@ -58,8 +62,13 @@ var driverLayout = map[string]url.Values{
 		"allow_scans":     {"true"},
 		"consistent_read": {"true"},
 	},
-	// Firestore keeps the ID in the document name.
-	"firestore": {"name_field": {IDField}},
+	// Firestore names each document from its ID, with "/" (which a
+	// document name cannot hold) replaced by "~", which no project,
+	// environment or key can hold: shop~production~DATABASE_URL. The name
+	// is computed (package backend/firestorestore), not a field of its own,
+	// so the URL takes no parameters; List needs a composite index on
+	// (Scope, Key).
+	"firestore": nil,
 	// coffer's SQL driver (backend/sqldocstore): the ID as key column and an
 	// index on (Scope, Key), the List access path.
 	"sqlite":     {"key_field": {IDField}, "index": {PartitionKey + "," + SortKey}},
@@ -87,8 +96,9 @@ const DefaultTable = "coffer_secrets"
 //
 // mem:// collections are memdocstore collections shared by name within the
 // process; they are never durable. Other schemes need their gocloud driver
-// linked in with a blank import, as with docstore.OpenCollection. No error
-// holds the URL.
+// linked in with a blank import, as with docstore.OpenCollection; firestore://
+// needs package backend/firestorestore instead, which names each document
+// from its ID (a Firestore name cannot hold "/"). No error holds the URL.
 //
 // A mongo:// URL may add claims=true (ClaimsParam): on a server whose
 // revision-checked writes are not atomic, such as FerretDB 1.x, writes then
@@ -103,8 +113,11 @@ func OpenCollection(ctx context.Context, rawURL string) (*docstore.Collection, e
 	if !ok {
 		return nil, redact.Error("coffer: open collection", rawURL, fmt.Errorf("unsupported scheme; want one of mem, mongo, dynamodb, firestore, sqlite, postgres"))
 	}
-	if u.Scheme == "mem" {
+	switch u.Scheme {
+	case "mem":
 		return openMem(ctx, u, rawURL)
+	case "firestore":
+		return openFirestore(ctx, u, rawURL)
 	}
 	withClaims, err := takeClaimsParam(u)
 	if err != nil {
@@ -187,6 +200,27 @@ func applyLayout(u *url.URL, params url.Values) (*url.URL, error) {
 	out := *u
 	out.RawQuery = q.Encode()
 	return &out, nil
+}
+
+// firestorePackage is the package that serves firestore:// URLs.
+const firestorePackage = "github.com/coffer-go/coffer/backend/firestorestore"
+
+// openFirestore opens firestore://projects/P/databases/D/documents/C
+// through package backend/firestorestore, which names documents from their
+// IDs. The driver's own URL parameters (name_field, revision_field) would
+// break that layout, so none is accepted.
+func openFirestore(ctx context.Context, u *url.URL, rawURL string) (*docstore.Collection, error) {
+	if u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return nil, redact.Error("coffer: open collection", rawURL, errors.New("a Firestore collection URL takes no query parameters (each name is derived from the record's ID)"))
+	}
+	if openers.Firestore == nil {
+		return nil, redact.Error("coffer: open collection", rawURL, fmt.Errorf("firestore:// needs package %s: blank-import it", firestorePackage))
+	}
+	coll, err := openers.Firestore(ctx, path.Join(u.Host, u.Path))
+	if err != nil {
+		return nil, redact.Error("coffer: open collection", rawURL, err)
+	}
+	return coll, nil
 }
 
 // memOpener shares mem:// collections by name within the process.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
+
+	"github.com/coffer-go/coffer/internal/openers"
 )
 
 // TestLayoutURLs: the parameters OpenCollection adds per scheme, and
@@ -24,8 +25,6 @@ func TestLayoutURLs(t *testing.T) {
 		{in: "dynamodb://secrets?region=eu-west-2", want: "dynamodb://secrets?allow_scans=true&consistent_read=true&partition_key=Scope&region=eu-west-2&sort_key=Key"},
 		{in: "dynamodb://secrets?partition_key=ID", wantErr: "partition_key must be \"Scope\""},
 		{in: "dynamodb://secrets?consistent_read=false", wantErr: "consistent_read must be \"true\""},
-		{in: "firestore://projects/p/databases/(default)/documents/secrets", want: "firestore://projects/p/databases/(default)/documents/secrets?name_field=ID"},
-		{in: "firestore://projects/p/databases/d/documents/secrets?name_field=Key", wantErr: "name_field must be \"ID\""},
 		{in: "sqlite:///var/lib/coffer.db", want: "sqlite:///var/lib/coffer.db?index=Scope%2CKey&key_field=ID&table=coffer_secrets"},
 		{in: "sqlite:///var/lib/coffer.db?table=app_secrets", want: "sqlite:///var/lib/coffer.db?index=Scope%2CKey&key_field=ID&table=app_secrets"},
 		{in: "sqlite:///var/lib/coffer.db?key_field=id", wantErr: "key_field must be \"ID\""},
@@ -54,38 +53,45 @@ func TestLayoutURLs(t *testing.T) {
 	}
 }
 
-// recordingOpener stands in for a driver that is not linked into the test
-// binary (Firestore has no emulator here): it records the URL it is given.
-type recordingOpener struct {
-	mu   sync.Mutex
-	urls []string
-}
-
-func (o *recordingOpener) OpenCollectionURL(_ context.Context, u *url.URL) (*docstore.Collection, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.urls = append(o.urls, u.String())
-	return OpenMemCollection()
-}
-
-// TestOpenCollectionFirestore: OpenCollection hands the firestore driver
-// the URL with name_field=ID, so documents are named by coffer's ID. This
-// is the only check of the Firestore layout: it is untested against a live
-// Firestore.
+// TestOpenCollectionFirestore: OpenCollection hands firestore:// URLs to
+// package backend/firestorestore (through internal/openers) as a
+// collection resource ID; without that package linked in, or with query
+// parameters (the driver's name_field would break the computed names), it
+// says what is wrong. Opening on the Firestore emulator is tested in
+// backend/firestorestore.
 func TestOpenCollectionFirestore(t *testing.T) {
-	rec := &recordingOpener{}
-	docstore.DefaultURLMux().RegisterCollection("firestore", rec)
-	coll, err := OpenCollection(context.Background(), "firestore://projects/p/databases/(default)/documents/secrets")
+	ctx := context.Background()
+	const u = "firestore://projects/p/databases/(default)/documents/secrets"
+	if openers.Firestore != nil {
+		t.Fatal("this test binary links backend/firestorestore; the test needs it absent")
+	}
+	_, err := OpenCollection(ctx, u)
+	if err == nil || !strings.Contains(err.Error(), "firestore:// needs package github.com/coffer-go/coffer/backend/firestorestore: blank-import it") {
+		t.Errorf("OpenCollection without backend/firestorestore: %v; want the error naming the package", err)
+	}
+
+	var got []string
+	openers.Firestore = func(_ context.Context, collResourceID string) (*docstore.Collection, error) {
+		got = append(got, collResourceID)
+		return OpenMemCollection()
+	}
+	defer func() { openers.Firestore = nil }()
+	coll, err := OpenCollection(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer coll.Close()
-	want := []string{"firestore://projects/p/databases/(default)/documents/secrets?name_field=ID"}
-	if diff := cmp.Diff(want, rec.urls); diff != "" {
-		t.Errorf("URL given to the driver (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"projects/p/databases/(default)/documents/secrets"}, got); diff != "" {
+		t.Errorf("collection resource ID given to backend/firestorestore (-want +got):\n%s", diff)
 	}
-	if _, err := OpenCollection(context.Background(), "firestore://projects/p/databases/d/documents/secrets?name_field=Name"); err == nil {
-		t.Error("OpenCollection accepted name_field=Name")
+	for _, bad := range []string{u + "?name_field=ID", u + "?name_field=Name", u + "?revision_field=R", "firestore://user@projects/p/databases/d/documents/c"} {
+		_, err := OpenCollection(ctx, bad)
+		if err == nil {
+			t.Errorf("OpenCollection accepted %s", bad)
+		}
+	}
+	if len(got) != 1 {
+		t.Errorf("backend/firestorestore was asked %d times; the refused URLs must not reach it", len(got))
 	}
 }
 

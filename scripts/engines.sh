@@ -9,6 +9,8 @@
 #   local-kms (AWS KMS API)       COFFER_KMS_ENDPOINT (key alias/coffer-test)
 #   Vault, transit engine         COFFER_VAULT_ADDR, VAULT_ADDR, VAULT_TOKEN
 #   Chromium (Debian)             COFFER_CHROMIUM
+#   Firestore emulator            COFFER_FIRESTORE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST
+#     (Google Cloud SDK, Java)
 #
 # Usage:
 #   bash scripts/engines.sh install   # once; apt needs root on a fresh machine
@@ -19,9 +21,9 @@
 # Tools live under .tools/ and runtime state under .tools/run/ (both
 # git-ignored); data lives in a temporary directory that stop removes.
 # Ports can be moved with ENGINES_PG_PORT, ENGINES_MONGO_SQLITE_PORT,
-# ENGINES_MONGO_PG_PORT, ENGINES_DYNAMODB_PORT, ENGINES_KMS_PORT and
-# ENGINES_VAULT_PORT, e.g. when
-# two checkouts run engines on one machine.
+# ENGINES_MONGO_PG_PORT, ENGINES_DYNAMODB_PORT, ENGINES_KMS_PORT,
+# ENGINES_VAULT_PORT and ENGINES_FIRESTORE_PORT, e.g. when two checkouts run
+# engines on one machine.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,8 +37,11 @@ MONGO_PG_PORT=${ENGINES_MONGO_PG_PORT:-27019}
 DYNAMODB_PORT=${ENGINES_DYNAMODB_PORT:-4567}
 KMS_PORT=${ENGINES_KMS_PORT:-4599}
 VAULT_PORT=${ENGINES_VAULT_PORT:-8210}
+FIRESTORE_PORT=${ENGINES_FIRESTORE_PORT:-8686}
 # How long a server may take to answer on its port before start gives up.
 WAIT_SECONDS=${ENGINES_WAIT_SECONDS:-30}
+# The Firestore emulator is a Java program: about 20 s on an idle machine.
+FIRESTORE_WAIT_SECONDS=${ENGINES_FIRESTORE_WAIT_SECONDS:-120}
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DYNALITE_VERSION=4.0.0
@@ -44,8 +49,9 @@ LOCAL_KMS=github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6
 AWS_REGION_NAME=eu-west-2
 
 # Servers in start order; stop walks the list backwards so that FerretDB
-# leaves PostgreSQL before PostgreSQL goes.
-SERVERS=(postgres ferretdb-sqlite ferretdb-pg dynalite local-kms vault)
+# leaves PostgreSQL before PostgreSQL goes. The Firestore emulator starts
+# first and is waited for last, as it takes longest.
+SERVERS=(firestore postgres ferretdb-sqlite ferretdb-pg dynalite local-kms vault)
 
 log() { printf 'engines: %s\n' "$*"; }
 die() {
@@ -78,6 +84,41 @@ alive() {
 	else
 		kill -0 "$1" 2>/dev/null
 	fi
+}
+
+# group_members PGID prints the PIDs of the processes of the process group
+# PGID that still run (zombies excepted, as in alive).
+group_members() {
+	local f stat st pgrp
+	for f in /proc/[0-9]*/stat; do
+		{ read -r stat <"$f"; } 2>/dev/null || continue
+		read -r st _ pgrp _ <<<"${stat##*) }"
+		if [[ $pgrp == "$1" && $st != Z ]]; then
+			f=${f#/proc/}
+			echo "${f%/stat}"
+		fi
+	done
+}
+
+# group_alive PGID succeeds while a process of the process group PGID runs.
+group_alive() {
+	if [[ ! -d /proc/self ]]; then
+		kill -0 -- "-$1" 2>/dev/null
+		return
+	fi
+	[[ -n $(group_members "$1") ]]
+}
+
+# group_ours NAME PGID succeeds when a running process of the group is the
+# server recorded as NAME: its leader (gcloud) may be gone, or a zombie that
+# nobody reaps, while its Java child runs on.
+group_ours() {
+	local pid
+	[[ -d /proc/self ]] || return 0 # no /proc: trust the record
+	for pid in $(group_members "$2"); do
+		ours "$1" "$pid" && return 0
+	done
+	return 1
 }
 
 # ours NAME PID succeeds when PID still runs the server recorded as NAME, so
@@ -122,24 +163,27 @@ record() {
 # apt_install PACKAGE... installs Debian packages, running apt-get update
 # at most once per install.
 APT_UPDATED=false
-apt_install() {
+apt_update() {
 	((EUID == 0)) || die "Debian packages missing ($*): run install as root"
 	export DEBIAN_FRONTEND=noninteractive
 	if ! $APT_UPDATED; then
 		apt-get update -q
 		APT_UPDATED=true
 	fi
+}
+apt_install() {
+	apt_update "$@"
 	apt-get install -y -q "$@"
 }
 
 install_apt() {
 	local t missing=() p major
 	t=$(now)
-	for p in postgresql chromium; do
+	for p in postgresql chromium curl; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]} == 0)); then
-		log "apt: postgresql chromium already installed"
+		log "apt: postgresql chromium curl already installed"
 	else
 		apt_install "${missing[@]}"
 		log "apt: installed ${missing[*]} in $(since "$t") s"
@@ -155,6 +199,41 @@ install_apt() {
 	fi
 	major=$(node -p 'process.versions.node.split(".")[0]')
 	((major >= 20)) || die "dynalite $DYNALITE_VERSION needs Node.js 20 or newer; found $(node --version)"
+}
+
+# firestore_emulator prints the path of the Firestore emulator's launcher
+# in the Cloud SDK that gcloud belongs to, or fails.
+firestore_emulator() {
+	local root
+	command -v gcloud >/dev/null || return 1
+	root=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null) || return 1
+	[[ -x $root/platform/cloud-firestore-emulator/cloud_firestore_emulator ]] || return 1
+	echo "$root/platform/cloud-firestore-emulator/cloud_firestore_emulator"
+}
+
+# install_firestore makes sure Google's Cloud SDK, its Firestore emulator and
+# a Java runtime are here. This machine kind ships them as the Debian
+# packages google-cloud-cli and google-cloud-cli-firestore-emulator (from
+# Google's apt repository) with OpenJDK 17. `gcloud components list` cannot
+# tell (it needs the network, and an apt-installed SDK refuses
+# `gcloud components install`), so the emulator is looked for in the SDK.
+install_firestore() {
+	local t missing=() p
+	t=$(now)
+	if firestore_emulator >/dev/null && command -v java >/dev/null; then
+		log "firestore emulator: already installed (gcloud $(gcloud version 2>/dev/null | awk 'NR == 1 { print $NF }'), $(java -version 2>&1 | head -n 1))"
+		return
+	fi
+	firestore_emulator >/dev/null || missing+=(google-cloud-cli google-cloud-cli-firestore-emulator)
+	command -v java >/dev/null || missing+=(default-jre-headless)
+	apt_update "${missing[@]}"
+	for p in "${missing[@]}"; do
+		apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' ||
+			die "Debian package $p is not in this machine's apt sources; for the Cloud SDK add Google's repository (https://cloud.google.com/sdk/docs/install#deb) and run install again"
+	done
+	apt-get install -y -q "${missing[@]}"
+	firestore_emulator >/dev/null || die "the Firestore emulator is still missing after installing ${missing[*]}"
+	log "firestore emulator: installed ${missing[*]} in $(since "$t") s"
 }
 
 install_dynalite() {
@@ -207,6 +286,7 @@ cmd_install() {
 	command -v go >/dev/null || die "Go is needed to build local-kms and FerretDB"
 	mkdir -p "$TOOLS/bin"
 	install_apt
+	install_firestore
 	install_dynalite
 	install_local_kms
 	install_ferretdb
@@ -254,6 +334,49 @@ start_ferretdb() {
 	record "$name" "$pid" "127.0.0.1:$port"
 	wait_port "$name" "$pid" "$port" "$TMP/$name.log"
 	log "$name: started on 127.0.0.1:$port (pid $pid) in $(since "$t") s"
+}
+
+# launch_firestore starts the Firestore emulator without waiting for it:
+# a Java program that takes longest to come up, so the other servers start
+# meanwhile and wait_firestore waits for it last. gcloud runs a launcher
+# script that runs Java as its child; all three get a process group (and
+# session) of their own, recorded by its leader's PID, so stop ends them
+# together. State is in memory only.
+launch_firestore() {
+	FIRESTORE_T=$(now)
+	FIRESTORE_DEADLINE=$((SECONDS + FIRESTORE_WAIT_SECONDS))
+	# setsid may fork; the launcher records the PID that leads the group.
+	CLOUDSDK_CORE_DISABLE_PROMPTS=1 CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true \
+		CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=true \
+		setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' launcher "$TMP/firestore.pid" \
+		gcloud emulators firestore start --host-port="127.0.0.1:$FIRESTORE_PORT" \
+		</dev/null >"$TMP/firestore.log" 2>&1 &
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $TMP/firestore.pid ]] && break
+		sleep 0.1
+	done
+	[[ -s $TMP/firestore.pid ]] || die "the Firestore emulator's launcher did not start"
+	record firestore "$(<"$TMP/firestore.pid")" "127.0.0.1:$FIRESTORE_PORT"
+}
+
+# wait_firestore waits until the emulator answers "Ok" over HTTP (its port
+# may open before it serves), at most FIRESTORE_WAIT_SECONDS from its launch.
+wait_firestore() {
+	local pid
+	pid=$(<"$STATE/firestore.pid")
+	until [[ $(curl -s --max-time 2 "http://127.0.0.1:$FIRESTORE_PORT/" 2>/dev/null) == Ok* ]]; do
+		if ! group_alive "$pid"; then
+			tail -n 20 "$TMP/firestore.log" >&2 || true
+			die "the Firestore emulator (process group $pid) exited before answering on 127.0.0.1:$FIRESTORE_PORT; its log is above"
+		fi
+		if ((SECONDS >= FIRESTORE_DEADLINE)); then
+			tail -n 20 "$TMP/firestore.log" >&2 || true
+			die "the Firestore emulator (process group $pid) did not answer on 127.0.0.1:$FIRESTORE_PORT within ${FIRESTORE_WAIT_SECONDS}s of its launch; its log is above"
+		fi
+		sleep 0.2
+	done
+	log "firestore emulator: started on 127.0.0.1:$FIRESTORE_PORT (process group $pid) in $(since "$FIRESTORE_T") s"
 }
 
 start_dynalite() {
@@ -315,6 +438,8 @@ export AWS_EC2_METADATA_DISABLED='true'
 export COFFER_VAULT_ADDR='http://127.0.0.1:$VAULT_PORT'
 export VAULT_ADDR='http://127.0.0.1:$VAULT_PORT'
 export VAULT_TOKEN='$VAULT_TOKEN_VALUE'
+export COFFER_FIRESTORE_EMULATOR_HOST='127.0.0.1:$FIRESTORE_PORT'
+export FIRESTORE_EMULATOR_HOST='127.0.0.1:$FIRESTORE_PORT'
 EOF
 	mv "$tmp" "$ENV_FILE"
 }
@@ -326,13 +451,15 @@ cmd_start() {
 		-x $TOOLS/dynalite/node_modules/.bin/dynalite ]] ||
 		die "engines are not installed: run \`bash scripts/engines.sh install\` first"
 	chromium=$(command -v chromium) || die "chromium is not installed: run \`bash scripts/engines.sh install\` first"
+	command -v gcloud >/dev/null && command -v java >/dev/null && command -v curl >/dev/null ||
+		die "the Firestore emulator (gcloud, java) or curl is not installed: run \`bash scripts/engines.sh install\` first"
 	for name in "${SERVERS[@]}"; do
 		if [[ -f $STATE/$name.pid ]] && alive "$(<"$STATE/$name.pid")"; then
 			die "engines are already running (see \`bash scripts/engines.sh status\`); stop them first"
 		fi
 	done
 	cmd_stop >/dev/null # clear what a crashed run left behind
-	for port in "$PG_PORT" "$MONGO_SQLITE_PORT" "$MONGO_PG_PORT" "$DYNAMODB_PORT" "$KMS_PORT" "$VAULT_PORT"; do
+	for port in "$PG_PORT" "$MONGO_SQLITE_PORT" "$MONGO_PG_PORT" "$DYNAMODB_PORT" "$KMS_PORT" "$VAULT_PORT" "$FIRESTORE_PORT"; do
 		! port_open "$port" || die "port $port on 127.0.0.1 is already in use"
 	done
 
@@ -344,6 +471,7 @@ cmd_start() {
 	# A half-started set of engines is worse than none.
 	trap 'rc=$?; if ((rc != 0)); then echo "engines: start failed; stopping what started" >&2; cmd_stop >&2; fi' EXIT
 
+	launch_firestore
 	start_postgres
 	start_ferretdb ferretdb-sqlite "$MONGO_SQLITE_PORT" -handler sqlite -sqlite-dir "$TMP/ferretdb-sqlite"
 	start_ferretdb ferretdb-pg "$MONGO_PG_PORT" -handler postgresql \
@@ -351,6 +479,7 @@ cmd_start() {
 	start_dynalite
 	start_local_kms
 	start_vault
+	wait_firestore
 	write_env "$chromium"
 	trap - EXIT
 	log "all engines started in $(since "$t") s; now run: source .engines.env"
@@ -372,6 +501,19 @@ stop_pid() {
 	kill -s KILL "$pid" 2>/dev/null || true
 }
 
+# stop_group NAME PGID signals every process of the group (the Firestore
+# emulator: gcloud, its launcher script and Java) and waits for all to go.
+stop_group() {
+	local name=$1 pgid=$2 i
+	kill -s TERM -- "-$pgid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		group_alive "$pgid" || return 0
+		sleep 0.1
+	done
+	echo "engines: $name (process group $pgid) ignored SIGTERM for 10s; killing it" >&2
+	kill -s KILL -- "-$pgid" 2>/dev/null || true
+}
+
 cmd_stop() {
 	local i name pid data tmp
 	if [[ ! -d $STATE ]]; then
@@ -383,7 +525,13 @@ cmd_stop() {
 		name=${SERVERS[i]}
 		[[ -f $STATE/$name.pid ]] || continue
 		pid=$(<"$STATE/$name.pid")
-		if alive "$pid" && ours "$name" "$pid"; then
+		if [[ $name == firestore ]]; then
+			# Its leader may be gone while Java still runs.
+			if group_alive "$pid" && group_ours "$name" "$pid"; then
+				stop_group "$name" "$pid"
+				log "$name: stopped (process group $pid)"
+			fi
+		elif alive "$pid" && ours "$name" "$pid"; then
 			data=""
 			[[ $name != postgres ]] || data=$(cat "$STATE/postgres.data" 2>/dev/null || true)
 			if [[ -n $data && -d $data ]]; then
@@ -411,7 +559,7 @@ cmd_status() {
 	for name in "${SERVERS[@]}"; do
 		if [[ ! -f $STATE/$name.pid ]]; then
 			printf '%-16s not started\n' "$name"
-		elif pid=$(<"$STATE/$name.pid") && alive "$pid"; then
+		elif pid=$(<"$STATE/$name.pid") && { alive "$pid" || { [[ $name == firestore ]] && group_alive "$pid"; }; }; then
 			printf '%-16s running  pid %-7s %s\n' "$name" "$pid" "$(<"$STATE/$name.addr")"
 			up=$((up + 1))
 		else

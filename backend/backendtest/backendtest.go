@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 	"gocloud.dev/secrets"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
@@ -66,6 +67,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"DidYouMean", testDidYouMean},
 		{"Require", testRequire},
 		{"Environ", testEnviron},
+		{"Check", testCheck},
 		{"DeleteIsPermanent", testDeleteIsPermanent},
 		{"ChangesTakeEffectImmediately", testChangesTakeEffectImmediately},
 		{"StaleWritesAreConflicts", testStaleWritesAreConflicts},
@@ -168,9 +170,11 @@ func Snapshot(t *testing.T, coll *docstore.Collection) map[string]map[string]any
 }
 
 // Unchanged fails the test when the store differs from before, a Snapshot.
+// Revisions compare by value whatever their type: Firestore's is a protobuf
+// Timestamp, which go-cmp compares only through protocmp.
 func Unchanged(t *testing.T, coll *docstore.Collection, before map[string]map[string]any) {
 	t.Helper()
-	if diff := cmp.Diff(before, Snapshot(t, coll)); diff != "" {
+	if diff := cmp.Diff(before, Snapshot(t, coll), protocmp.Transform()); diff != "" {
 		t.Errorf("store changed by a rejected call (-before +after):\n%s", diff)
 	}
 }

@@ -35,6 +35,7 @@ func callEvery(ctx context.Context, m *coffer.Manager, keeper *secrets.Keeper) m
 	calls["Delete"] = m.Delete(ctx, "K")
 	calls["Require"] = m.Require(ctx, "K")
 	_, calls["Environ"] = m.Environ(ctx)
+	_, calls["Check"] = m.Check(ctx, &coffer.CheckOptions{Environments: []string{"default", "other"}})
 	calls["RotateDataKey"] = m.RotateDataKey(ctx)
 	_, calls["Reseal"] = m.Reseal(ctx, nil)
 	calls["ChangeKeeper"] = m.ChangeKeeper(ctx, keeper)

@@ -10,9 +10,11 @@ import (
 	gcaws "gocloud.dev/aws"
 	"gocloud.dev/secrets"
 	"gocloud.dev/secrets/awskms"
+	"gocloud.dev/secrets/gcpkms"
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/gcpkmsstub"
 	"github.com/coffer-go/coffer/internal/keepertest"
 	"github.com/coffer-go/coffer/internal/testengine"
 )
@@ -71,5 +73,31 @@ func TestAWSKMS(t *testing.T) {
 		}
 		k2 := awskms.OpenKeeper(client, *other.KeyMetadata.KeyId, &awskms.KeeperOptions{EncryptionContext: map[string]string{"coffer": "other"}})
 		return keepertest.Pair{K1: k1, K2: k2}, nil
+	})
+}
+
+// TestGCPKMSStandIn runs the suite on gocloud's gcpkms keeper, with Google's
+// Cloud KMS client, against the in-repo stand-in of the Cloud KMS API
+// (internal/gcpkmsstub; no emulator of Cloud KMS exists): k1 and k2 are two
+// keys of one key ring.
+func TestGCPKMSStandIn(t *testing.T) {
+	stub, err := gcpkmsstub.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stub.Close()
+	const ring = "projects/coffer-test/locations/global/keyRings/coffer/cryptoKeys/"
+	for _, k := range []string{"one", "two"} {
+		if err := stub.CreateKey(ring + k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, err := stub.NewClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cryptotest.RunConformanceTests(t, func(context.Context, *testing.T) (cryptotest.Harness, error) {
+		return keepertest.Pair{K1: gcpkms.OpenKeeper(client, ring+"one", nil), K2: gcpkms.OpenKeeper(client, ring+"two", nil)}, nil
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"gocloud.dev/docstore/gcpfirestore"
 	"gocloud.dev/docstore/mongodocstore"
 	_ "gocloud.dev/secrets/awskms" // registers the awskms:// keeper URL scheme
 
@@ -122,6 +123,38 @@ func TestDynalite(t *testing.T) {
 func TestLocalKMS(t *testing.T) {
 	endpoint := Env(t, KMSEndpoint)
 	keepertest.RoundTrip(t, "awskms://alias/coffer-test?region=eu-west-2&endpoint="+url.QueryEscape(endpoint))
+}
+
+// TestFirestoreEmulator: the emulator answers at the address .engines.env
+// gives, through gocloud's gcpfirestore dialled as its URL opener does
+// (FIRESTORE_EMULATOR_HOST: plain gRPC, no credentials).
+func TestFirestoreEmulator(t *testing.T) {
+	host := Env(t, FirestoreEmulatorHost)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", host)
+	ctx := smokeContext(t)
+	client, closeClient, err := gcpfirestore.Dial(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeClient()
+	// A project of its own per run: the emulator keeps data until it stops.
+	project := "coffer-smoke-" + strings.ToLower(rand.Text()[:12])
+	coll, err := gcpfirestore.OpenCollection(client, gcpfirestore.CollectionResourceID(project, "smoke"), "name", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	want := smokeDoc{Name: "greeting", Value: "hello"}
+	if err := coll.Create(ctx, &smokeDoc{Name: want.Name, Value: want.Value}); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	got := smokeDoc{Name: want.Name}
+	if err := coll.Get(ctx, &got); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get after Create (-want +got):\n%s", diff)
+	}
 }
 
 func TestChromium(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package testengine gives integration tests the address of a real engine
-// (PostgreSQL, FerretDB, dynalite, local-kms, Vault, Chromium) started on loopback
-// by scripts/engines.sh.
+// (PostgreSQL, FerretDB, dynalite, local-kms, Vault, Chromium, the Firestore
+// emulator) started on loopback by scripts/engines.sh.
 //
 // A developer who has not started the engines sees those tests skip with a
 // message saying how to start them; in CI, where every engine must run, a
@@ -34,6 +34,11 @@ const (
 	VaultAddr = "COFFER_VAULT_ADDR"
 	// Chromium is the path of the Chromium browser.
 	Chromium = "COFFER_CHROMIUM"
+	// FirestoreEmulatorHost is the host:port of Google's Firestore emulator
+	// (native mode), e.g. 127.0.0.1:8686. .engines.env also sets
+	// FIRESTORE_EMULATOR_HOST to it, which Google's Firestore client and
+	// gocloud's gcpfirestore dial without credentials.
+	FirestoreEmulatorHost = "COFFER_FIRESTORE_EMULATOR_HOST"
 )
 
 // Env returns the value of the environment variable name. When it is empty
