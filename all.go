@@ -29,7 +29,7 @@ func (m *Manager) All(ctx context.Context) iter.Seq2[Secret, error] {
 			yield(Secret{}, err)
 			return
 		}
-		err = m.scan(ctx, layout.MetadataFields, func(rec *layout.Record) error {
+		err = m.scan(ctx, layout.ListFields, func(rec *layout.Record) error {
 			if !yield(toSecret(rec), nil) {
 				return errStopped
 			}

@@ -3,14 +3,20 @@ package coffer_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gocloud.dev/docstore"
+	"gocloud.dev/docstore/driver"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/coffertest"
 	"github.com/coffer-go/coffer/crypto/cryptotest"
+	"github.com/coffer-go/coffer/internal/faults"
 	"github.com/coffer-go/coffer/internal/layout"
 )
 
@@ -149,7 +155,7 @@ func TestAllErrors(t *testing.T) {
 	})
 }
 
-// TestListNeverReadsSealed proves List and All neither fetch nor open the
+// TestListNeverReadsSealed proves List, All and Keys neither fetch nor open the
 // sealed field: a record whose Sealed cannot even be decoded into []byte
 // lists fine, and listing on a fresh Manager makes no keeper call.
 func TestListNeverReadsSealed(t *testing.T) {
@@ -184,13 +190,17 @@ func TestListNeverReadsSealed(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatalf("All with a garbage Sealed field: %v", errs)
 	}
-	for name, got := range map[string][]coffer.Secret{"List": list, "All": streamed} {
-		if diff := cmp.Diff([]string{"GARBAGE", "GOOD"}, backendtest.Keys(got)); diff != "" {
+	keys, err := fresh.Keys(ctx)
+	if err != nil {
+		t.Fatalf("Keys with a garbage Sealed field: %v", err)
+	}
+	for name, got := range map[string][]string{"List": backendtest.Keys(list), "All": backendtest.Keys(streamed), "Keys": keys} {
+		if diff := cmp.Diff([]string{"GARBAGE", "GOOD"}, got); diff != "" {
 			t.Errorf("%s keys (-want +got):\n%s", name, diff)
 		}
 	}
 	if n := calls(counter); n != 0 {
-		t.Errorf("List and All made %d keeper calls; want 0", n)
+		t.Errorf("List, All and Keys made %d keeper calls; want 0", n)
 	}
 }
 
@@ -231,3 +241,85 @@ func TestRevealMakesNoKeeperCallOnceWarm(t *testing.T) {
 
 // calls is the number of keeper calls made through c so far.
 func calls(c *cryptotest.CountingKeeper) int { return c.Encrypts() + c.Decrypts() }
+
+// fieldSpy is a docstore driver that records the fields each query and
+// each Get asks the store for.
+type fieldSpy struct {
+	driver.Collection
+	mu    sync.Mutex
+	asked [][]string // per query or Get: its top-level field names; nil: whole documents
+}
+
+func (s *fieldSpy) record(fps [][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for _, fp := range fps {
+		names = append(names, strings.Join(fp, "."))
+	}
+	s.asked = append(s.asked, names)
+}
+
+func (s *fieldSpy) RunGetQuery(ctx context.Context, q *driver.Query) (driver.DocumentIterator, error) {
+	s.record(q.FieldPaths)
+	return s.Collection.RunGetQuery(ctx, q)
+}
+
+func (s *fieldSpy) RunActions(ctx context.Context, actions []*driver.Action, opts *driver.RunActionsOptions) driver.ActionListError {
+	for _, a := range actions {
+		if a.Kind == driver.Get {
+			s.record(a.FieldPaths)
+		}
+	}
+	return s.Collection.RunActions(ctx, actions, opts)
+}
+
+// take returns what was asked since the last take.
+func (s *fieldSpy) take() [][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	asked := s.asked
+	s.asked = nil
+	return asked
+}
+
+// TestListingsNeverAskForSealed checks, at the driver, what List, All and
+// Keys ask the store for: one query each, projected to fields that never
+// include Sealed (so no driver sends a ciphertext), and nothing else.
+func TestListingsNeverAskForSealed(t *testing.T) {
+	ctx := context.Background()
+	raw := coffertest.New(t, nil, nil).Collection
+	drv, err := faults.DriverOf(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spy := &fieldSpy{Collection: drv}
+	e := coffertest.New(t, docstore.NewCollection(spy), nil)
+	mustCreate(t, e.Manager, "A_TOKEN", "a")
+	mustCreate(t, e.Manager, "B_URL", "b")
+	for name, list := range map[string]func() error{
+		"List": func() error { _, err := e.Manager.List(ctx); return err },
+		"All": func() error {
+			for _, err := range e.Manager.All(ctx) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"Keys": func() error { _, err := e.Manager.Keys(ctx); return err },
+	} {
+		spy.take()
+		if err := list(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		asked := spy.take()
+		if len(asked) != 1 {
+			t.Errorf("%s made %d store reads, want 1 query: %q", name, len(asked), asked)
+			continue
+		}
+		if fields := asked[0]; fields == nil || slices.Contains(fields, "Sealed") {
+			t.Errorf("%s asked for %q; want a projection without Sealed", name, fields)
+		}
+	}
+}

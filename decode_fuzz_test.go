@@ -29,7 +29,7 @@ const (
 
 // FuzzStoredDocuments: whatever a secret's stored document or the keyring
 // document holds — arbitrary field values, fields of the wrong type, a
-// missing keyring — Reveal, Get, List, Environ, Require, Update and Delete
+// missing keyring — Reveal, Get, List, Keys, All, Environ, Require, Update and Delete
 // never panic; a value that opens is the one that was sealed; and every
 // error is a clear one (ErrDecrypt, or a "coffer:" error naming the step)
 // that shows no value.
@@ -126,6 +126,11 @@ func FuzzStoredDocuments(f *testing.F) {
 			errs = append(errs, err)
 			_, err = m.List(ctx)
 			errs = append(errs, err)
+			_, err = m.Keys(ctx)
+			errs = append(errs, err)
+			for _, err := range m.All(ctx) {
+				errs = append(errs, err)
+			}
 			_, err = m.Environ(ctx)
 			errs = append(errs, err)
 			errs = append(errs, m.Require(ctx, "API_KEY", "OTHER"))

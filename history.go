@@ -124,7 +124,7 @@ func (m *Manager) rewrite(ctx context.Context, key string, ifVersion int, prepar
 
 // stillStored reports whether the store still holds sealed as key's value.
 func (m *Manager) stillStored(ctx context.Context, key string, sealed []byte) (bool, error) {
-	rec, err := m.get(ctx, key, sealedFields...)
+	rec, err := m.get(ctx, key, layout.SealedFields...)
 	if err != nil {
 		return false, err
 	}

@@ -22,6 +22,10 @@ type Manager struct {
 	scope  string
 	root   bool // made by New or Open: its Close closes the shared state
 	closed atomic.Bool
+	// listed is how many secrets the last List returned: the next one
+	// starts with room for as many, instead of growing its slice (and
+	// leaving the smaller ones as garbage) on every listing.
+	listed atomic.Int64
 }
 
 // shared is what every Manager derived from one New or Open has in common.

@@ -23,16 +23,7 @@ func (m *Manager) Create(ctx context.Context, s NewSecret) (sec Secret, err erro
 	if err := m.check(ctx); err != nil {
 		return Secret{}, err
 	}
-	var p problems
-	p.add(validateKey(s.Key, m.opts.RequireUppercase))
-	if s.Value == "" {
-		p.add(ErrValueRequired)
-	} else {
-		p.add(validateValue(s.Value, m.opts.MaxValueBytes))
-	}
-	p.add(validateDescription(s.Description))
-	p.add(validateType(s.Type))
-	if err := p.result(); err != nil {
+	if err := m.Validate(s); err != nil {
 		return Secret{}, err
 	}
 	typ := s.Type
@@ -73,7 +64,7 @@ func (m *Manager) Get(ctx context.Context, key string) (sec Secret, err error) {
 // Reveal returns a secret's value: one store read and one AES-GCM open.
 func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	defer func() { m.audit(ctx, "reveal", key, err) }()
-	rec, err := m.get(ctx, key, sealedFields...)
+	rec, err := m.get(ctx, key, layout.SealedFields...)
 	if err != nil {
 		return "", err
 	}
@@ -84,16 +75,13 @@ func (m *Manager) Reveal(ctx context.Context, key string) (v Value, err error) {
 	return Value(plain), nil
 }
 
-// The projections of the reads that need a few fields. They are package
-// variables so that a read does not allocate its field list.
-var (
-	sealedFields   = []docstore.FieldPath{"ID", "CreatedAt", "Sealed"}
-	deletionFields = []docstore.FieldPath{"ID", "Version", "UpdatedAt", "RotatedAt", "DocstoreRevision"}
-	keyFields      = []docstore.FieldPath{"ID", "Key"}
-	environFields  = []docstore.FieldPath{"ID", "Key", "CreatedAt", "Sealed"}
-)
+// deletionFields are what Delete reads: the revision its delete is checked
+// against and what the version it keeps needs. A package variable, so that
+// a read does not allocate its field list.
+var deletionFields = []docstore.FieldPath{"Version", "UpdatedAt", "RotatedAt", "DocstoreRevision"}
 
 // get reads one record (only fields, when given) after checking the key.
+// It reads into a map and converts by hand: see layout.Record.SetFields.
 func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldPath) (*layout.Record, error) {
 	if err := m.check(ctx); err != nil {
 		return nil, err
@@ -102,10 +90,14 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 		return nil, err
 	}
 	rec := m.record(key)
-	if err := m.shared.coll.Get(ctx, rec, fields...); err != nil {
+	doc := rec.Doc()
+	if err := m.shared.coll.Get(ctx, doc, fields...); err != nil {
 		if layout.IsNotFound(err) {
 			return nil, m.notFound(ctx, key)
 		}
+		return nil, storeError("read", err)
+	}
+	if err := rec.SetFields(doc); err != nil {
 		return nil, storeError("read", err)
 	}
 	return rec, nil
@@ -118,31 +110,60 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 	if err := m.check(ctx); err != nil {
 		return nil, err
 	}
-	out = []Secret{}
-	err = m.scan(ctx, layout.MetadataFields, func(rec *layout.Record) error {
+	out = make([]Secret, 0, m.listed.Load())
+	err = m.scan(ctx, layout.ListFields, func(rec *layout.Record) error {
 		out = append(out, toSecret(rec))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	m.listed.Store(int64(len(out)))
 	return out, nil
 }
 
-// scan runs the keyed listing query of the Manager's scope, in key order.
-// It decodes every record into the same Record, so fn must copy what it
-// keeps (strings and the Sealed slice are fresh for each record).
+// Keys returns the keys of every secret of the Manager's project and
+// environment, sorted in byte order: the names only, for completion,
+// did-you-mean and names-only listings. It is the cheapest listing: it reads
+// two short fields per secret, never a sealed value. With no secrets it
+// returns an empty, non-nil slice.
+func (m *Manager) Keys(ctx context.Context) (keys []string, err error) {
+	defer func() { m.audit(ctx, "keys", "", err) }()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	keys, err = m.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return keys, nil
+}
+
+// scan runs the keyed listing query of the Manager's scope, in key order,
+// reading fields of each record. Scope, Project and Environment are the
+// Manager's whatever fields says: the query selects them. It reads every
+// record into the same map and the same Record (see
+// layout.Record.SetFields), so fn must copy what it keeps (strings and the
+// Sealed slice are fresh for each record).
 func (m *Manager) scan(ctx context.Context, fields []docstore.FieldPath, fn func(*layout.Record) error) error {
 	it := layout.ListQuery(m.shared.coll, m.scope).Get(ctx, fields...)
 	defer it.Stop()
+	doc := make(map[string]any, len(fields))
 	rec := &layout.Record{}
 	for {
-		*rec = layout.Record{} // no field of the previous record leaks into this one
-		err := it.Next(ctx, rec)
+		clear(doc) // no field of the previous record leaks into this one
+		err := it.Next(ctx, doc)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
+			return storeError("list", err)
+		}
+		*rec = layout.Record{Scope: m.scope, Project: m.opts.Project, Environment: m.opts.Environment}
+		if err := rec.SetFields(doc); err != nil {
 			return storeError("list", err)
 		}
 		if err := fn(rec); err != nil {
@@ -290,7 +311,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 		return nil, err
 	}
 	env = []string{}
-	err = m.scan(ctx, environFields, func(rec *layout.Record) error {
+	err = m.scan(ctx, layout.EnvironFields, func(rec *layout.Record) error {
 		plain, err := m.shared.keyring.Open(ctx, m.place(rec.Key, rec.CreatedAt), rec.Sealed)
 		if err != nil {
 			return fmt.Errorf("secret %q in %s: %w", rec.Key, m.where(), keyringError(err))
@@ -307,7 +328,7 @@ func (m *Manager) Environ(ctx context.Context) (env []string, err error) {
 // keys returns the stored keys of the scope, in order.
 func (m *Manager) keys(ctx context.Context) ([]string, error) {
 	var keys []string
-	err := m.scan(ctx, keyFields, func(rec *layout.Record) error {
+	err := m.scan(ctx, layout.KeyFields, func(rec *layout.Record) error {
 		keys = append(keys, rec.Key)
 		return nil
 	})

@@ -62,6 +62,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"BadKeyAndMissing", testBadKeyAndMissing},
 		{"StoredLayout", testStoredLayout},
 		{"ListSortedMetadataOnly", testListSortedMetadataOnly},
+		{"Keys", testKeys},
 		{"List10000", testList10000},
 		{"ProjectsAndEnvironmentsAreIsolated", testProjectsAndEnvironmentsAreIsolated},
 		{"DidYouMean", testDidYouMean},

@@ -50,6 +50,44 @@ func testListSortedMetadataOnly(t *testing.T, h Harness) {
 	}
 }
 
+// testKeys: Keys returns the scope's keys, in byte order, exactly the keys
+// List returns; nothing of a neighbouring scope; an empty, non-nil slice for
+// an empty scope; and one audit event "keys".
+func testKeys(t *testing.T, h Harness) {
+	e := newEnv(t, h, &coffer.Options{Project: "shop", Environment: "staging"})
+	ctx := context.Background()
+	for _, k := range []string{"ZED", "ALPHA", "_UNDER", "beta", "A", "A_B", "AB", "A1", "a"} {
+		mustCreate(t, e.m, k, "v-"+k)
+	}
+	// Scopes sharing a prefix with "shop/staging": a store matching Scope
+	// by prefix would leak their keys.
+	for _, other := range []*coffer.Manager{must(t)(e.m.Environment("stagingx")), must(t)(e.m.Project("shop-x"))} {
+		mustCreate(t, other, "NOT_LISTED", "v")
+	}
+	got, err := e.m.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"A", "A1", "AB", "ALPHA", "A_B", "ZED", "_UNDER", "a", "beta"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Keys (-want +got):\n%s", diff)
+	}
+	list, err := e.m.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Keys(list), got); diff != "" {
+		t.Errorf("Keys differs from List's keys (-list +keys):\n%s", diff)
+	}
+	if !strings.Contains(e.audit.String(), `"op":"keys"`) {
+		t.Errorf("no audit event for Keys in %s", e.audit.String())
+	}
+	empty, err := must(t)(e.m.Environment("empty")).Keys(ctx)
+	if err != nil || empty == nil || len(empty) != 0 {
+		t.Errorf("Keys of nothing = %#v, %v; want an empty, non-nil slice", empty, err)
+	}
+}
+
 // ListSize is how many secrets testList10000 lists.
 const ListSize = 10000
 
@@ -104,6 +142,13 @@ func testList10000(t *testing.T, h Harness) {
 			t.Errorf("List item %+v", s)
 			break
 		}
+	}
+	names, err := e.m.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("Keys of %d (-want +got):\n%s", ListSize, diff)
 	}
 	if err := e.m.Require(ctx, want...); err != nil {
 		t.Errorf("Require of every listed key: %v", err)

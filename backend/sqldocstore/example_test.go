@@ -61,7 +61,7 @@ func Example() {
 		fmt.Println(s.Key)
 	}
 	// Output:
-	// SELECT revision, json_array(document -> '$."ID"', document -> '$."Key"') FROM "secrets" WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?) AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?) ORDER BY json_extract(document, '$."Key"') ASC
+	// SELECT revision, json_extract(document, '$."ID"', '$."Key"') FROM "secrets" WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?) AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?) ORDER BY json_extract(document, '$."Key"') ASC
 	// A_KEY
 	// B_TOKEN
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -23,7 +24,8 @@ import (
 type selection struct {
 	c       *collection
 	paths   [][]string // nil: the whole document
-	inSQL   bool       // paths are fetched one column each
+	inSQL   bool       // paths are picked in SQL, into one JSON array
+	flat    bool       // every path is a top-level field
 	withRev bool       // set the revision field in the result
 }
 
@@ -45,9 +47,13 @@ func newSelection(c *collection, fps [][]string, needFull bool) *selection {
 		s.paths = append(s.paths, fp)
 	}
 	s.inSQL = !needFull
+	s.flat = true
 	for _, fp := range s.paths {
 		if !c.d.pathOK(escapePath(fp)) {
 			s.inSQL = false
+		}
+		if len(fp) > 1 {
+			s.flat = false
 		}
 	}
 	return s
@@ -69,6 +75,17 @@ func (s *selection) columns(b *sqlBuilder) {
 	}
 	// One JSON array of the picked values per row: one column to scan and
 	// one text to parse, however many paths.
+	if s.c.d == SQLite && len(s.paths) > 1 {
+		// json_extract with several paths answers that array itself,
+		// parsing the document once for all of them; one -> per path
+		// costs a lookup of the parsed document each.
+		b.w(", json_extract(", colDoc)
+		for _, fp := range s.paths {
+			b.w(", ", sqlitePath(escapePath(fp)))
+		}
+		b.w(")")
+		return
+	}
 	if s.c.d == PostgreSQL {
 		b.w(", jsonb_build_array(")
 	} else {
@@ -83,42 +100,71 @@ func (s *selection) columns(b *sqlBuilder) {
 	b.w(")")
 }
 
-// scan reads one row into the revision and a document tree.
-func (s *selection) scan(rows *sql.Rows, rev *sql.NullInt64) (map[string]any, error) {
+// row is one row read: the revision, and the document tree (m) or, when
+// the selection was picked in SQL, the values of its paths (vals; nil for
+// a missing field).
+type row struct {
+	m    map[string]any
+	vals []any
+	rev  sql.NullInt64
+}
+
+// scan reads one row. The text is parsed where the driver holds it
+// (sql.RawBytes): the tree copies what it keeps.
+func (s *selection) scan(rows *sql.Rows) (row, error) {
+	var r row
+	var text sql.RawBytes
+	if err := rows.Scan(&r.rev, &text); err != nil {
+		return row{}, err
+	}
 	if s.paths == nil || !s.inSQL {
-		var text string
-		if err := rows.Scan(rev, &text); err != nil {
-			return nil, err
-		}
-		return parseDoc([]byte(text))
+		m, err := parseDoc(text)
+		r.m = m
+		return r, err
 	}
-	var text string
-	if err := rows.Scan(rev, &text); err != nil {
-		return nil, err
-	}
-	v, err := parseValue([]byte(text))
+	v, err := parseValue(text)
 	if err != nil {
-		return nil, err
+		return row{}, err
 	}
 	vals, ok := v.([]any)
 	if !ok || len(vals) != len(s.paths) {
-		return nil, corrupt("projection is not an array of %d values", len(s.paths))
+		return row{}, corrupt("projection is not an array of %d values", len(s.paths))
 	}
-	m := map[string]any{}
-	for i, fp := range s.paths {
-		// A missing field and a JSON null both come back as null: skip it,
-		// as a full read would.
-		if vals[i] != nil {
-			setPath(m, fp, vals[i])
-		}
-	}
-	return m, nil
+	r.vals = vals
+	return r, nil
 }
 
-// decode projects the tree when SQL could not, adds the revision, and
+// decode projects the tree when SQL did not, adds the revision, and
 // decodes into doc.
-func (s *selection) decode(m map[string]any, rev sql.NullInt64, doc driver.Document) error {
-	if s.paths != nil && !s.inSQL {
+//
+// Decoding into a map[string]any sets each top-level field of the tree in
+// it, which is all docstore's reflective decoding does for such a target
+// (our decoder hands over the tree's own values), so for maps decode does
+// that directly, without reflection.
+func (s *selection) decode(r row, doc driver.Document) error {
+	dst, toMap := doc.Origin.(map[string]any)
+	m := r.m
+	switch {
+	case r.vals != nil && toMap && s.flat:
+		for i, fp := range s.paths {
+			// A missing field and a JSON null both come back as null:
+			// skip it, as a full read would.
+			if v := r.vals[i]; v != nil {
+				dst[fp[0]] = v
+			}
+		}
+		if s.withRev && r.rev.Valid {
+			dst[s.c.revField] = r.rev.Int64
+		}
+		return nil
+	case r.vals != nil:
+		m = map[string]any{}
+		for i, fp := range s.paths {
+			if v := r.vals[i]; v != nil {
+				setPath(m, fp, v)
+			}
+		}
+	case s.paths != nil:
 		p := map[string]any{}
 		for _, fp := range s.paths {
 			if v := getPath(m, fp); v != nil {
@@ -127,8 +173,12 @@ func (s *selection) decode(m map[string]any, rev sql.NullInt64, doc driver.Docum
 		}
 		m = p
 	}
-	if s.withRev && rev.Valid {
-		m[s.c.revField] = rev.Int64
+	if s.withRev && r.rev.Valid {
+		m[s.c.revField] = r.rev.Int64
+	}
+	if toMap {
+		maps.Copy(dst, m)
+		return nil
 	}
 	return doc.Decode(decoder{m})
 }
@@ -401,11 +451,6 @@ func (c *collection) QueryPlan(q *driver.Query) (string, error) {
 	return b.String(), nil
 }
 
-type row struct {
-	m   map[string]any
-	rev sql.NullInt64
-}
-
 type docIterator struct {
 	rows     *sql.Rows
 	buf      []row // rows sorted in Go
@@ -419,12 +464,10 @@ type docIterator struct {
 func (it *docIterator) loadAndSort() error {
 	defer it.rows.Close()
 	for it.rows.Next() {
-		var r row
-		m, err := it.plan.sel.scan(it.rows, &r.rev)
+		r, err := it.plan.sel.scan(it.rows)
 		if err != nil {
 			return err
 		}
-		r.m = m
 		it.buf = append(it.buf, r)
 	}
 	if err := it.rows.Err(); err != nil {
@@ -454,9 +497,7 @@ func (it *docIterator) nextRow() (row, bool, error) {
 	if !it.rows.Next() {
 		return row{}, false, it.rows.Err()
 	}
-	var r row
-	m, err := it.plan.sel.scan(it.rows, &r.rev)
-	r.m = m
+	r, err := it.plan.sel.scan(it.rows)
 	return r, err == nil, err
 }
 
@@ -488,7 +529,7 @@ func (it *docIterator) Next(ctx context.Context, doc driver.Document) error {
 			continue
 		}
 		it.returned++
-		return p.sel.decode(r.m, r.rev, doc)
+		return p.sel.decode(r, doc)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/coffer-go/coffer"
+	"github.com/coffer-go/coffer/backend/backendtest"
 	"github.com/coffer-go/coffer/coffertest"
 )
 
@@ -405,6 +406,9 @@ func TestCanary(t *testing.T) {
 	if got := f.audit.String(); !strings.Contains(got, `"op":"update"`) || !strings.Contains(got, `"key":"CANARY_KEY"`) {
 		t.Errorf("the canary secret was never stored and updated; audit log:\n%s", got)
 	}
+	// Nor in the store: every field of every document, as raw bytes.
+	f.seed("development", "STORED_CANARY", canary, "")
+	backendtest.NoPlaintext(t, f.coll, canary, "CANARY-")
 	for name, log := range map[string]string{"audit": f.audit.String(), "request": f.log.String()} {
 		if strings.Contains(log, "CANARY-") {
 			t.Errorf("the %s log holds the canary", name)

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -20,9 +21,14 @@ func seedAll(f *fixture) {
 	f.seed("production", "STRIPE_API_KEY", "sk_live_51H", "Payments")
 }
 
+// storeChange edits a copy of the store's state (fixture.state) into what a
+// request should leave.
+type storeChange func(map[string][]storedSecret)
+
 // TestAPI runs every endpoint and error path against a handler over a real
-// in-memory Manager. A case that fails must leave the store exactly as it
-// was; a case that succeeds checks its effect through the library.
+// in-memory Manager. After every request the whole store, values included,
+// must be exactly as before with the case's change applied: none for a
+// request that fails or only reads.
 func TestAPI(t *testing.T) {
 	tooLarge := strings.Repeat("v", coffer.DefaultMaxValueBytes+1)
 	longDescription := strings.Repeat("d", coffer.MaxDescriptionChars+1)
@@ -40,22 +46,36 @@ func TestAPI(t *testing.T) {
 	notJSON := errorBody(problem("", "invalid_json", "The request body is not a valid JSON object"))
 	mediaType := errorBody(problem("", "unsupported_media_type", "Send the request body as application/json"))
 
-	// reveal returns a check that key in env now holds want.
-	reveal := func(env, key, want string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) {
-			v, err := f.env(env).Reveal(context.Background(), key)
-			if err != nil {
-				t.Fatalf("Reveal(%s): %v", key, err)
-			}
-			if string(v) != want {
-				t.Errorf("Reveal(%s) returned a different value than expected (%d bytes, want %d)", key, len(v), len(want))
-			}
+	// add, edit and remove describe what a successful request does to the
+	// store; the test applies it to the state before and compares the
+	// whole store with the result.
+	add := func(env, key, value, description string, typ coffer.Type) storeChange {
+		return func(st map[string][]storedSecret) {
+			st[env] = append(st[env], storedSecret{Value: value, Secret: coffer.Secret{
+				Key: key, Description: description, Type: typ, Project: "default", Environment: env,
+				CreatedAt: fixedNow, UpdatedAt: fixedNow, RotatedAt: fixedNow,
+				CreatedBy: "admin", UpdatedBy: "admin", Version: 1,
+			}})
+			sort.Slice(st[env], func(i, j int) bool { return st[env][i].Secret.Key < st[env][j].Secret.Key })
 		}
 	}
-	gone := func(env, key string) func(*testing.T, *fixture) {
-		return func(t *testing.T, f *fixture) {
-			if _, err := f.env(env).Get(context.Background(), key); !errors.Is(err, coffer.ErrNotFound) {
-				t.Errorf("Get(%s) after delete: got %v, want ErrNotFound", key, err)
+	edit := func(env, key string, f func(*storedSecret)) storeChange {
+		return func(st map[string][]storedSecret) {
+			for i := range st[env] {
+				if st[env][i].Secret.Key == key {
+					st[env][i].Secret.UpdatedBy = "admin"
+					f(&st[env][i])
+					return
+				}
+			}
+			t.Fatalf("the expected change edits %s in %s, which the store does not hold", key, env)
+		}
+	}
+	remove := func(env, key string) storeChange {
+		return func(st map[string][]storedSecret) {
+			st[env] = slices.DeleteFunc(st[env], func(s storedSecret) bool { return s.Secret.Key == key })
+			if len(st[env]) == 0 {
+				delete(st, env) // state lists only environments holding secrets
 			}
 		}
 	}
@@ -66,9 +86,9 @@ func TestAPI(t *testing.T) {
 		wantStatus int
 		wantBody   any               // nil: no body
 		wantHeader map[string]string // headers that must be set exactly
-		// check runs after a successful change; nil means the request must
-		// change nothing stored.
-		check func(*testing.T, *fixture)
+		// change is what the request does to the store; nil means it
+		// must change nothing stored.
+		change storeChange
 	}{
 		// GET /api/secrets
 		{name: "list the default environment", req: request("GET", "/api/secrets", "", bearer),
@@ -100,13 +120,13 @@ func TestAPI(t *testing.T) {
 		{name: "create", req: request("POST", "/api/secrets?env=staging", `{"key":"SESSION_TOKEN","value":"tok-123","description":"Sessions"}`, bearer),
 			wantStatus: 201, wantBody: secretObj("staging", "SESSION_TOKEN", "Sessions", "token", "admin", "admin", 1),
 			wantHeader: map[string]string{"Location": "/api/secrets/SESSION_TOKEN?env=staging"},
-			check:      reveal("staging", "SESSION_TOKEN", "tok-123")},
+			change:     add("staging", "SESSION_TOKEN", "tok-123", "Sessions", coffer.TypeToken)},
 		{name: "create with a type", req: request("POST", "/api/secrets", `{"key":"ADMIN_PIN","value":"4711","type":"password"}`, bearer),
 			wantStatus: 201, wantBody: secretObj("development", "ADMIN_PIN", "", "password", "admin", "admin", 1),
-			check: reveal("development", "ADMIN_PIN", "4711")},
+			change: add("development", "ADMIN_PIN", "4711", "", coffer.TypePassword)},
 		{name: "create the same key in another environment", req: request("POST", "/api/secrets?env=production", `{"key":"DATABASE_URL","value":"postgres://prod-db/app"}`, bearer),
 			wantStatus: 201, wantBody: secretObj("production", "DATABASE_URL", "", "connection_string", "admin", "admin", 1),
-			check: reveal("production", "DATABASE_URL", "postgres://prod-db/app")},
+			change: add("production", "DATABASE_URL", "postgres://prod-db/app", "", coffer.TypeConnectionString)},
 		{name: "create with neither key nor value", req: request("POST", "/api/secrets", `{"key":"","value":"","description":"x"}`, bearer),
 			wantStatus: 422, wantBody: errorBody(problem("key", "key_required", "Secret key is required"), problem("value", "value_required", "Secret value is required"))},
 		{name: "create from an empty object", req: request("POST", "/api/secrets", `{}`, bearer),
@@ -153,13 +173,13 @@ func TestAPI(t *testing.T) {
 		// PATCH /api/secrets/{key}
 		{name: "update the value", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"postgres://new-db/app"}`, bearer),
 			wantStatus: 200, wantBody: secretObj("development", "DATABASE_URL", "Primary database", "connection_string", "seed", "admin", 2),
-			check: reveal("development", "DATABASE_URL", "postgres://new-db/app")},
+			change: edit("development", "DATABASE_URL", func(s *storedSecret) { s.Value, s.Secret.Version = "postgres://new-db/app", 2 })},
 		{name: "update the description, keeping the value", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"","description":"Read-write database"}`, bearer),
 			wantStatus: 200, wantBody: secretObj("development", "DATABASE_URL", "Read-write database", "connection_string", "seed", "admin", 1),
-			check: reveal("development", "DATABASE_URL", "postgres://dev-db/app")},
+			change: edit("development", "DATABASE_URL", func(s *storedSecret) { s.Secret.Description = "Read-write database" })},
 		{name: "clear the description", req: request("PATCH", "/api/secrets/STRIPE_API_KEY?env=production", `{"description":""}`, bearer),
 			wantStatus: 200, wantBody: secretObj("production", "STRIPE_API_KEY", "", "api_key", "seed", "admin", 1),
-			check: reveal("production", "STRIPE_API_KEY", "sk_live_51H")},
+			change: edit("production", "STRIPE_API_KEY", func(s *storedSecret) { s.Secret.Description = "" })},
 		{name: "update with nothing", req: request("PATCH", "/api/secrets/DATABASE_URL", `{"value":"","description":null}`, bearer),
 			wantStatus: 422, wantBody: noChanges},
 		{name: "update from an empty object", req: request("PATCH", "/api/secrets/DATABASE_URL", `{}`, bearer),
@@ -181,7 +201,7 @@ func TestAPI(t *testing.T) {
 
 		// DELETE /api/secrets/{key}
 		{name: "delete", req: request("DELETE", "/api/secrets/STRIPE_API_KEY?env=production", "", bearer),
-			wantStatus: 204, check: gone("production", "STRIPE_API_KEY")},
+			wantStatus: 204, change: remove("production", "STRIPE_API_KEY")},
 		{name: "delete a missing key", req: request("DELETE", "/api/secrets/NOPE", "", bearer),
 			wantStatus: 404, wantBody: notFound("NOPE", "development", "")},
 		{name: "delete is scoped by environment", req: request("DELETE", "/api/secrets/STRIPE_API_KEY?env=staging", "", bearer),
@@ -223,12 +243,15 @@ func TestAPI(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", name, got, want)
 				}
 			}
-			if tt.check != nil {
-				tt.check(t, f)
-				return
+			want := map[string][]storedSecret{}
+			for env, list := range before {
+				want[env] = slices.Clone(list)
 			}
-			if diff := cmp.Diff(before, f.state()); diff != "" {
-				t.Errorf("the request changed the store (-before +after):\n%s", diff)
+			if tt.change != nil {
+				tt.change(want)
+			}
+			if diff := cmp.Diff(want, f.state()); diff != "" {
+				t.Errorf("the store after the request (-want +got):\n%s", diff)
 			}
 		})
 	}

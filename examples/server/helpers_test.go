@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gocloud.dev/docstore"
+
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/coffertest"
 )
@@ -47,6 +49,7 @@ func (b *syncBuffer) String() string {
 type fixture struct {
 	t        testing.TB
 	m        *coffer.Manager
+	coll     *docstore.Collection // the raw store under m
 	h        http.Handler
 	audit    *syncBuffer
 	log      *syncBuffer
@@ -58,10 +61,11 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, audit: &syncBuffer{}, log: &syncBuffer{}, clock: fixedNow, managers: map[string]*coffer.Manager{}}
-	f.m = coffertest.NewManager(t, &coffer.Options{
+	ce := coffertest.New(t, nil, &coffer.Options{
 		AuditLog: slog.New(slog.NewJSONHandler(f.audit, nil)),
 		Now:      func() time.Time { return fixedNow },
 	})
+	f.m, f.coll = ce.Manager, ce.Collection
 	h, err := NewHandler(f.m, Options{
 		Token: testToken,
 		Log:   slog.New(slog.NewJSONHandler(f.log, nil)),

@@ -1,6 +1,11 @@
 package benchpair
 
-import "testing"
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"testing"
+)
 
 func TestQuantile(t *testing.T) {
 	xs := []float64{5, 1, 4, 2, 3}
@@ -21,3 +26,35 @@ func TestQuantile(t *testing.T) {
 		t.Error("Quantile sorted its argument")
 	}
 }
+
+// TestRunCPU: RunCPU reports the wall and, on Linux, the CPU ratio of its
+// two forms; Run only the wall ratio.
+func TestRunCPU(t *testing.T) {
+	spin := func(n int) Impl {
+		return Impl{Name: "spin" + strconv.Itoa(n), Run: func(context.Context, int) error {
+			x := 0
+			for i := range n * 10000 {
+				x += i
+			}
+			sink = x
+			return nil
+		}}
+	}
+	for name, tt := range map[string]struct {
+		run     func(*testing.B, bool, Impl, Impl)
+		wantCPU bool
+	}{
+		"Run":    {Run, false},
+		"RunCPU": {RunCPU, runtime.GOOS == "linux"},
+	} {
+		res := testing.Benchmark(func(b *testing.B) { tt.run(b, false, spin(1), spin(2)) })
+		if _, ok := res.Extra["spin2/spin1"]; !ok {
+			t.Errorf("%s reported %v, no spin2/spin1", name, res.Extra)
+		}
+		if got, ok := res.Extra["cpu-spin2/spin1"]; ok != tt.wantCPU || ok && got <= 0 {
+			t.Errorf("%s reported cpu-spin2/spin1 = %v (%v); want it %v", name, got, ok, tt.wantCPU)
+		}
+	}
+}
+
+var sink int
