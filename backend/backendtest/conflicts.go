@@ -241,8 +241,15 @@ func testDeleteRacesUpdates(t *testing.T, h Harness) {
 	mustCreate(t, e.m, "K", "v1")
 	landed := make(chan struct{}, 1)
 	done := make(chan error, 1)
+	stop := make(chan struct{}) // closed when Delete has answered, so a failed Delete cannot leave the updates running forever
 	go func() {
 		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil // the Get below checks the secret is gone
+				return
+			default:
+			}
 			_, err := other.Update(ctx, "K", coffer.Change{Description: ptr(fmt.Sprint("d", i))})
 			if errors.Is(err, coffer.ErrNotFound) {
 				done <- nil
@@ -263,8 +270,10 @@ func testDeleteRacesUpdates(t *testing.T, h Harness) {
 	case err := <-done:
 		t.Fatalf("Update before any delete: %v", err)
 	}
-	if err := e.m.Delete(ctx, "K"); err != nil {
-		t.Errorf("Delete racing updates: %v", err)
+	delErr := e.m.Delete(ctx, "K")
+	close(stop)
+	if delErr != nil {
+		t.Errorf("Delete racing updates: %v", delErr)
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Update racing a delete: %v; want success or ErrNotFound", err)

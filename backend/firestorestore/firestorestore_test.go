@@ -404,7 +404,7 @@ func TestWithGCPKMSStandIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two records and DATABASE_URL's first value, kept as a version.
+	// Two secrets and the version DATABASE_URL's Update kept.
 	if diff := cmp.Diff(coffer.ResealStats{KeyID: 2, Total: 3, Resealed: 3}, stats); diff != "" {
 		t.Errorf("Reseal (-want +got):\n%s", diff)
 	}

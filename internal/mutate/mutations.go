@@ -310,7 +310,7 @@ var mutations = []mutation{
 		Name:  "rule-value-required",
 		Claim: "README rule: value required on create",
 		Break: "Create accepts an empty value",
-		Edits: []edit{{"secrets.go", "\tif s.Value == \"\" {\n\t\tp.add(ErrValueRequired)", "\tif false {\n\t\tp.add(ErrValueRequired)"}},
+		Edits: []edit{{"validate.go", "\tif s.Value == \"\" {\n\t\tp.add(ErrValueRequired)", "\tif false {\n\t\tp.add(ErrValueRequired)"}},
 		Tests: []testRef{createRules},
 	},
 	{
@@ -437,8 +437,8 @@ var mutations = []mutation{
 		Claim: "README rule: changes take effect immediately (no value cache)",
 		Break: "Reveal answers from a process-wide cache",
 		Edits: []edit{
-			{"secrets.go", "\trec, err := m.get(ctx, key, sealedFields...)\n\tif err != nil {\n\t\treturn \"\", err\n\t}\n\tplain, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed)",
-				"\tif v, ok := revealCache.Load(m.scope + \"/\" + key); ok {\n\t\treturn v.(Value), nil\n\t}\n\trec, err := m.get(ctx, key, sealedFields...)\n\tif err != nil {\n\t\treturn \"\", err\n\t}\n\tplain, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed)\n\tif err == nil {\n\t\trevealCache.Store(m.scope+\"/\"+key, Value(plain))\n\t}"},
+			{"secrets.go", "\trec, err := m.get(ctx, key, layout.SealedFields...)\n\tif err != nil {\n\t\treturn \"\", err\n\t}\n\tplain, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed)",
+				"\tif v, ok := revealCache.Load(m.scope + \"/\" + key); ok {\n\t\treturn v.(Value), nil\n\t}\n\trec, err := m.get(ctx, key, layout.SealedFields...)\n\tif err != nil {\n\t\treturn \"\", err\n\t}\n\tplain, err := m.shared.keyring.Open(ctx, m.place(key, rec.CreatedAt), rec.Sealed)\n\tif err == nil {\n\t\trevealCache.Store(m.scope+\"/\"+key, Value(plain))\n\t}"},
 			{"secrets.go", "func toSecret(r *layout.Record) Secret {", "var revealCache sync.Map\n\nfunc toSecret(r *layout.Record) Secret {"},
 			{"secrets.go", "\t\"strings\"\n", "\t\"strings\"\n\t\"sync\"\n"},
 		},
@@ -484,8 +484,8 @@ var mutations = []mutation{
 		Name:  "rule-rejected-changes-nothing",
 		Claim: "README: a rejected call changes nothing stored",
 		Break: "a rejected Create still writes an empty record",
-		Edits: []edit{{"secrets.go", "\tif err := p.result(); err != nil {\n\t\treturn Secret{}, err\n\t}\n\ttyp := s.Type",
-			"\tif err := p.result(); err != nil {\n\t\t_ = m.shared.coll.Put(ctx, m.record(\"REJECTED\"))\n\t\treturn Secret{}, err\n\t}\n\ttyp := s.Type"}},
+		Edits: []edit{{"secrets.go", "\tif err := m.Validate(s); err != nil {\n\t\treturn Secret{}, err\n\t}\n\ttyp := s.Type",
+			"\tif err := m.Validate(s); err != nil {\n\t\t_ = m.shared.coll.Put(ctx, m.record(\"REJECTED\"))\n\t\treturn Secret{}, err\n\t}\n\ttyp := s.Type"}},
 		Tests: []testRef{createRules},
 	},
 	{
