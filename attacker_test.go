@@ -3,15 +3,18 @@ package coffer_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend/backendtest"
+	"github.com/coffer-go/coffer/crypto"
 	"github.com/coffer-go/coffer/internal/layout"
 )
 
@@ -97,25 +100,24 @@ func TestStoreHoldsNoPlaintext(t *testing.T) {
 	if want := 2*2*(4+2) + 1; len(docs) != want {
 		t.Fatalf("store holds %d documents, want %d", len(docs), want)
 	}
-	for id, doc := range docs {
-		j, err := json.Marshal(doc)
+	needles := []string{canaryCore}
+	for v := range values {
+		needles = append(needles, v)
+	}
+	// Nor does it hold a data key unwrapped: the keeper (which this test,
+	// unlike the store, holds) unwraps each stored key, and those bytes
+	// must appear nowhere in the store.
+	for _, k := range docs[layout.KeyringID]["Keys"].([]any) {
+		key, err := e.keeper.Decrypt(ctx, k.(map[string]any)["Wrapped"].([]byte))
 		if err != nil {
 			t.Fatal(err)
 		}
-		texts := [][]byte{j, []byte(fmt.Sprintf("%v %+v %#v", doc, doc, doc))}
-		for _, f := range doc {
-			if b, ok := f.([]byte); ok {
-				texts = append(texts, b)
-			}
-		}
-		for _, text := range texts {
-			// The canary's distinctive middle, so a value split or
-			// re-encoded around it still shows.
-			if bytes.Contains(text, []byte("d4f1e9")) {
-				t.Errorf("document %s holds a value in clear", id)
-			}
-		}
+		needles = append(needles, string(key))
 	}
+	if len(needles) != 1+len(values)+1+2*2 {
+		t.Fatalf("%d needles; want the canary, %d values and 5 data keys (the first and one rotation per environment)", len(needles), len(values))
+	}
+	backendtest.NoPlaintext(t, e.coll, needles...)
 }
 
 // TestSwappedSealedValues: swapping the envelopes of two secrets of one
@@ -141,45 +143,132 @@ func TestSwappedSealedValues(t *testing.T) {
 	}
 }
 
-// TestCopiedSealedValues: an envelope copied onto the same key in another
-// environment or another project, or a whole record moved under another key,
-// fails with ErrDecrypt.
+// bindingParts is what an envelope is bound to, read from a raw record:
+// its place, its record's creation time and the data-key id in its header.
+func bindingParts(t *testing.T, doc map[string]any) map[string]any {
+	t.Helper()
+	env, err := crypto.Parse(doc["Sealed"].([]byte))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{
+		"project": doc["Project"], "environment": doc["Environment"], "key": doc["Key"],
+		"creation time": doc["CreatedAt"], "data-key id": env.KeyID,
+	}
+}
+
+// TestCopiedSealedValues: an envelope put where exactly one thing it is
+// bound to differs — the key, the environment, the project, the record's
+// creation time, or the data-key id — fails with ErrDecrypt. Each case
+// changes that one part alone (the test checks so), so each binding is
+// shown on its own. A whole record moved under another key fails too.
 func TestCopiedSealedValues(t *testing.T) {
-	e := newEnv(t, nil)
 	ctx := context.Background()
-	prod, err := e.m.Environment("production")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := e.m.Project("other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, prod, "API_KEY", canary+"-prod")
-	mustCreate(t, e.m, "API_KEY", canary+"-default")
-	mustCreate(t, other, "API_KEY", canary+"-other")
-	mustCreate(t, e.m, "OTHER_KEY", canary+"-other-key")
-	sealed := raw(t, e.coll, "default/production/API_KEY")["Sealed"]
-	for _, id := range []string{"default/default/API_KEY", "other/default/API_KEY", "default/default/OTHER_KEY"} {
-		doc := raw(t, e.coll, id)
-		doc["Sealed"] = sealed
-		put(t, e.coll, doc)
-	}
-	// The whole production record, moved under another key of its own
-	// environment, ID and Key fields rewritten to match.
-	moved := raw(t, e.coll, "default/production/API_KEY")
-	moved["ID"], moved["Key"] = "default/production/MOVED_KEY", "MOVED_KEY"
-	put(t, e.coll, moved)
+	type place struct{ project, environment, key string }
+	src := place{"default", "default", "API_KEY"}
 	for _, c := range []struct {
-		m   *coffer.Manager
-		key string
-	}{{e.m, "API_KEY"}, {other, "API_KEY"}, {e.m, "OTHER_KEY"}, {prod, "MOVED_KEY"}} {
-		if v, err := c.m.Reveal(ctx, c.key); !errors.Is(err, coffer.ErrDecrypt) {
-			t.Errorf("Reveal(%s) of a copied envelope: %d bytes, %v; want ErrDecrypt", c.key, len(v), err)
-		}
+		part   string
+		target place
+		// tamper edits the target record (already holding the source's
+		// envelope) and may edit the keyring.
+		tamper func(t *testing.T, e *env, doc map[string]any)
+	}{
+		{part: "key", target: place{"default", "default", "OTHER_KEY"}},
+		{part: "environment", target: place{"default", "production", "API_KEY"}},
+		{part: "project", target: place{"other", "default", "API_KEY"}},
+		{part: "creation time", target: src, tamper: func(t *testing.T, e *env, doc map[string]any) {
+			doc["CreatedAt"] = doc["CreatedAt"].(time.Time).Add(time.Millisecond)
+		}},
+		{part: "data-key id", target: src, tamper: func(t *testing.T, e *env, doc map[string]any) {
+			// The store's writer copies the wrapped data key under a new id,
+			// and relabels the envelope to name it: the key bytes are right.
+			kr := raw(t, e.coll, layout.KeyringID)
+			keys := kr["Keys"].([]any)
+			dup := map[string]any{}
+			for f, v := range keys[0].(map[string]any) {
+				dup[f] = v
+			}
+			dup["ID"] = int64(2)
+			kr["Keys"] = append(keys, dup)
+			put(t, e.coll, kr)
+			sealed := bytes.Clone(doc["Sealed"].([]byte))
+			binary.BigEndian.PutUint32(sealed[1:5], 2)
+			doc["Sealed"] = sealed
+		}},
+	} {
+		t.Run(c.part, func(t *testing.T) {
+			e := newEnv(t, nil) // a fixed clock: every record has the same creation time
+			ids := map[place]string{}
+			for i, p := range []place{src, c.target} {
+				m := must(t)(must(t)(e.m.Project(p.project)).Environment(p.environment))
+				ids[p] = layout.ID(p.project, p.environment, p.key)
+				if i == 1 && p == src {
+					break
+				}
+				mustCreate(t, m, p.key, fmt.Sprintf("%s-%d", canary, i))
+			}
+			source := raw(t, e.coll, ids[src])
+			doc := raw(t, e.coll, ids[c.target])
+			doc["Sealed"] = source["Sealed"]
+			if c.tamper != nil {
+				c.tamper(t, e, doc)
+			}
+			put(t, e.coll, doc)
+			// Exactly the named part differs between where the envelope was
+			// sealed and where it now is.
+			was, is := bindingParts(t, source), bindingParts(t, doc)
+			var differ []string
+			for part := range was {
+				if !cmp.Equal(was[part], is[part]) {
+					differ = append(differ, part)
+				}
+			}
+			if len(differ) != 1 || differ[0] != c.part {
+				t.Fatalf("the case changes %v, want %s alone", differ, c.part)
+			}
+			m := must(t)(must(t)(cold(t, e, "").Project(c.target.project)).Environment(c.target.environment))
+			if v, err := m.Reveal(ctx, c.target.key); !errors.Is(err, coffer.ErrDecrypt) {
+				t.Errorf("Reveal of an envelope under another %s: %d bytes, %v; want ErrDecrypt", c.part, len(v), err)
+			}
+			if c.target != src {
+				wantReveal(t, must(t)(cold(t, e, "").Project(src.project)), src.key, canary+"-0")
+			}
+		})
 	}
-	if v, err := prod.Reveal(ctx, "API_KEY"); err != nil || string(v) != canary+"-prod" {
-		t.Errorf("the original no longer opens: %v", err)
+	t.Run("whole record moved", func(t *testing.T) {
+		e := newEnv(t, nil)
+		prod := must(t)(e.m.Environment("production"))
+		mustCreate(t, prod, "API_KEY", canary+"-prod")
+		// The whole production record, moved under another key of its own
+		// environment, ID and Key fields rewritten to match.
+		moved := raw(t, e.coll, "default/production/API_KEY")
+		moved["ID"], moved["Key"] = "default/production/MOVED_KEY", "MOVED_KEY"
+		put(t, e.coll, moved)
+		if v, err := prod.Reveal(ctx, "MOVED_KEY"); !errors.Is(err, coffer.ErrDecrypt) {
+			t.Errorf("Reveal of a moved record: %d bytes, %v; want ErrDecrypt", len(v), err)
+		}
+		wantReveal(t, prod, "API_KEY", canary+"-prod")
+	})
+}
+
+// must returns a function that unwraps the Manager of Environment or
+// Project, failing t on an error.
+func must(t *testing.T) func(*coffer.Manager, error) *coffer.Manager {
+	return func(m *coffer.Manager, err error) *coffer.Manager {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+}
+
+// wantReveal fails the test unless m reveals want for key.
+func wantReveal(t *testing.T, m *coffer.Manager, key string, want coffer.Value) {
+	t.Helper()
+	v, err := m.Reveal(context.Background(), key)
+	if err != nil || v != want {
+		t.Errorf("Reveal(%s): %d bytes, %v; want the original value", key, len(v), err)
 	}
 }
 

@@ -1,12 +1,13 @@
 package coffer_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,18 +192,11 @@ func (s *faultStore) state(t *testing.T) map[string]map[string]any {
 	return out
 }
 
-// noPlaintext fails when any stored document holds a canary value.
+// noPlaintext fails when any stored document holds a canary value in any
+// field, as raw bytes.
 func (s *faultStore) noPlaintext(t *testing.T) {
 	t.Helper()
-	for id, doc := range backendtest.Snapshot(t, s.raw) {
-		b, err := json.Marshal(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(b, []byte("d4f1e9")) || strings.Contains(fmt.Sprint(doc), "d4f1e9") {
-			t.Errorf("document %s holds a value in clear", id)
-		}
-	}
+	backendtest.NoPlaintext(t, s.raw, canaryCore)
 }
 
 // TestFaults walks every operation through every failure point: for each
@@ -217,6 +211,7 @@ func TestFaults(t *testing.T) {
 	garbageKept = nil
 	points := walkFaults(t, []faults.Mode{faults.Fail, faults.FailAfter, faults.Hang, faults.Garbage}, false)
 	t.Logf("%d fault points tried over %d operations and 4 modes, cold keyring", points, len(faultOps))
+	documentedPoints(t, "TestFaults", points)
 	for _, w := range garbageKept {
 		t.Logf("a wrong unwrap by the keeper left values no fresh Manager opens: %s", w)
 	}
@@ -230,6 +225,25 @@ func TestFailedCallLeavesEveryRecordOpen(t *testing.T) {
 	modes := []faults.Mode{faults.Fail, faults.FailAfter, faults.Hang}
 	points := walkFaults(t, modes, false) + walkFaults(t, modes, true)
 	t.Logf("%d fault points tried over %d operations and 3 modes, cold and warm keyring", points, len(faultOps))
+	documentedPoints(t, "TestFailedCallLeavesEveryRecordOpen", points)
+}
+
+// documentedPoints fails unless SECURITY.md's fault-injection table gives
+// test's row the number of points the test tried, so the page never drifts
+// from what the test does.
+func documentedPoints(t *testing.T, test string, points int) {
+	t.Helper()
+	page, err := os.ReadFile("SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `" + test + "` [^|]*\\| ([0-9,]+) \\|$").FindSubmatch(page)
+	if row == nil {
+		t.Fatalf("SECURITY.md has no fault-point row for %s", test)
+	}
+	if got := strings.ReplaceAll(string(row[1]), ",", ""); got != strconv.Itoa(points) {
+		t.Errorf("SECURITY.md gives %s %s fault points; it tried %d: update the Evidence table", test, row[1], points)
+	}
 }
 
 // walkFaults runs every operation at every failure point for each mode and

@@ -35,6 +35,10 @@ func newEnv(t *testing.T, opts *coffer.Options) *env {
 // writes or says.
 const canary = "CANARY-d4f1e9-value"
 
+// canaryCore is the canary's distinctive middle, searched for so that a
+// value split or framed by other bytes still shows.
+const canaryCore = "d4f1e9"
+
 func mustCreate(t *testing.T, m *coffer.Manager, key, value string) coffer.Secret {
 	t.Helper()
 	s, err := m.Create(context.Background(), coffer.NewSecret{Key: key, Value: coffer.Value(value)})

@@ -18,7 +18,7 @@ import (
 // one included, when Options.MaxVersions is 0.
 const DefaultMaxVersions = 10
 
-// How history is written (see doc.go, "Stored schema", for the documents).
+// How history is written (doc.go, "Versions"; the documents: "Stored schema").
 // coffer uses no transactions, so each write stands alone and the order
 // makes every interruption harmless:
 //

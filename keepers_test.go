@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,11 +75,7 @@ func TestOpenKeeperURLs(t *testing.T) {
 // TestRootLinksOnlyLocalSecrets: the coffer package itself links no cloud
 // keeper driver; programs blank-import the ones they use.
 func TestRootLinksOnlyLocalSecrets(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	deps := strings.Fields(string(out))
+	deps := goListDeps(t)
 	if !contains(deps, "gocloud.dev/secrets/localsecrets") {
 		t.Error("the coffer package does not link localsecrets")
 	}

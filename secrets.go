@@ -23,16 +23,7 @@ func (m *Manager) Create(ctx context.Context, s NewSecret) (sec Secret, err erro
 	if err := m.check(ctx); err != nil {
 		return Secret{}, err
 	}
-	var p problems
-	p.add(validateKey(s.Key, m.opts.RequireUppercase))
-	if s.Value == "" {
-		p.add(ErrValueRequired)
-	} else {
-		p.add(validateValue(s.Value, m.opts.MaxValueBytes))
-	}
-	p.add(validateDescription(s.Description))
-	p.add(validateType(s.Type))
-	if err := p.result(); err != nil {
+	if err := m.Validate(s); err != nil {
 		return Secret{}, err
 	}
 	typ := s.Type

@@ -206,11 +206,7 @@ func runSoak(t *testing.T, coll *docstore.Collection, seed uint64, duration time
 			}
 		}
 	}
-	for id, doc := range backendtest.Snapshot(t, coll) {
-		if strings.Contains(fmt.Sprint(doc), "d4f1e9") {
-			t.Errorf("document %s holds a value in clear", id)
-		}
-	}
+	backendtest.NoPlaintext(t, coll, canaryCore)
 	total := map[string]int{}
 	all := 0
 	for w := range soakWorkers {

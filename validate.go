@@ -55,6 +55,24 @@ func joinErrors(errs []error) string {
 	return strings.Join(msgs, "; ")
 }
 
+// Validate reports every problem Create would find in s under the
+// Manager's rules — key, value, description and type, all at once — without
+// reading or writing the store. nil means Create accepts s unless its key is
+// taken. A program adding many secrets (an import) checks them all with it
+// before writing any.
+func (m *Manager) Validate(s NewSecret) error {
+	var p problems
+	p.add(validateKey(s.Key, m.opts.RequireUppercase))
+	if s.Value == "" {
+		p.add(ErrValueRequired)
+	} else {
+		p.add(validateValue(s.Value, m.opts.MaxValueBytes))
+	}
+	p.add(validateDescription(s.Description))
+	p.add(validateType(s.Type))
+	return p.result()
+}
+
 // ValidateKey checks key against the key rules that every read applies
 // (letters, digits and underscores, not starting with a digit, at most
 // MaxKeyBytes): ErrKeyRequired or ErrInvalidKey naming the offending

@@ -131,6 +131,32 @@ type fixture struct {
 	hist    *coffer.Manager
 	warm    sync.Once
 	warmErr error
+	// vers serves the same keys in environment "versions", each with two
+	// values (version 1 kept), once withVersions has run.
+	vers    *coffer.Manager
+	versSet sync.Once
+	versErr error
+}
+
+// withVersions stores every key of the fixture in environment "versions"
+// with two values, so that version 1 of each is kept (once per fixture).
+func (f *fixture) withVersions(b *testing.B) {
+	f.versSet.Do(func() {
+		ctx := context.Background()
+		for _, key := range f.keys {
+			if _, err := f.vers.Create(ctx, coffer.NewSecret{Key: key, Value: f.value}); err != nil {
+				f.versErr = err
+				return
+			}
+			if _, err := f.vers.Update(ctx, key, coffer.Change{Value: f.value}); err != nil {
+				f.versErr = err
+				return
+			}
+		}
+	})
+	if f.versErr != nil {
+		b.Fatal(f.versErr)
+	}
 }
 
 // steadyHistory gives every secret of the fixture one kept version (once
@@ -210,6 +236,10 @@ func fixtureFor(b *testing.B, st store, kk keeperKind) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
+	f.vers, err = coffer.New(coll, f.keeper, &coffer.Options{Project: project, Environment: "versions"})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := context.Background()
 	for i := range population {
 		key := fmt.Sprintf("KEY_%05d", i)
@@ -233,7 +263,7 @@ func fixtureFor(b *testing.B, st store, kk keeperKind) *fixture {
 	}
 	fixturesMu.Lock()
 	fixtures[name] = f
-	closers = append(closers, f.m.Close, f.hist.Close, keeper.Close)
+	closers = append(closers, f.m.Close, f.hist.Close, f.vers.Close, keeper.Close)
 	fixturesMu.Unlock()
 	return f
 }

@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"testing"
 
@@ -122,6 +123,57 @@ func BenchmarkPaired(b *testing.B) {
 					}
 					return f.rawUpdate(ctx, f.naiveIDs[i%population], sealed)
 				}},
+			)
+		})
+	})
+	b.Run("op=RevealVersion", func(b *testing.B) {
+		// A kept version: the record and the version document read in one
+		// action list, as RevealVersion reads them.
+		eachFixture(b, func(b *testing.B, f *fixture) {
+			f.withVersions(b)
+			pairs(b,
+				pairedImpl{Name: "raw", Run: func(ctx context.Context, i int) error {
+					key := f.keys[i%population]
+					return f.coll.Actions().
+						Get(layout.NewRecord(project, "versions", key), "ID", "CreatedAt", "Version", "Sealed").
+						Get(layout.NewVersionRecord(project, "versions", key, 1), "ID", "SecretKey", "CreatedAt", "Version", "Sealed").
+						Do(ctx)
+				}},
+				pairedImpl{Name: "coffer", Run: func(ctx context.Context, i int) error {
+					_, err := f.vers.RevealVersion(ctx, f.keys[i%population], 1)
+					return err
+				}},
+				nil,
+			)
+		})
+	})
+	b.Run("op=Versions", func(b *testing.B) {
+		// The keyed query of a secret's history and a projected Get of its
+		// record, as Versions runs them.
+		eachFixture(b, func(b *testing.B, f *fixture) {
+			f.withVersions(b)
+			pairs(b,
+				pairedImpl{Name: "raw", Run: func(ctx context.Context, i int) error {
+					key := f.keys[i%population]
+					it := layout.ListQuery(f.coll, layout.HistoryScope(project, "versions", key)).Get(ctx, layout.VersionMetadataFields...)
+					defer it.Stop()
+					for {
+						err := it.Next(ctx, &layout.VersionRecord{})
+						if err == io.EOF {
+							break
+						}
+						if err != nil {
+							return err
+						}
+					}
+					return f.coll.Get(ctx, layout.NewRecord(project, "versions", key),
+						"ID", "CreatedAt", "CreatedBy", "UpdatedAt", "UpdatedBy", "RotatedAt", "Version")
+				}},
+				pairedImpl{Name: "coffer", Run: func(ctx context.Context, i int) error {
+					_, err := f.vers.Versions(ctx, f.keys[i%population])
+					return err
+				}},
+				nil,
 			)
 		})
 	})

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+	"time"
 
 	"gocloud.dev/docstore/memdocstore"
 	"gocloud.dev/secrets/localsecrets"
@@ -25,7 +26,7 @@ func testAEAD(t testing.TB) *Keyring {
 	return NewKeyring(coll, localsecrets.NewKeeper(key), nil)
 }
 
-var here = Place{Project: "p", Environment: "prod", Key: "API_KEY"}
+var here = Place{Project: "p", Environment: "prod", Key: "API_KEY", CreatedAt: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 
 func TestSealOpen(t *testing.T) {
 	ctx := context.Background()
@@ -50,7 +51,9 @@ func TestSealOpen(t *testing.T) {
 }
 
 // TestTamper: any other place, any flipped bit, any truncation fails with
-// ErrDecrypt.
+// ErrDecrypt. Each other place differs from the sealing one in one part
+// only (key, environment, project, creation time), so each binding shows
+// on its own; the data-key id has a test of its own (TestKeyIDBound).
 func TestTamper(t *testing.T) {
 	ctx := context.Background()
 	k := testAEAD(t)
@@ -58,15 +61,25 @@ func TestTamper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []Place{
-		{Project: "p", Environment: "prod", Key: "API_KEY2"},
-		{Project: "p", Environment: "dev", Key: "API_KEY"},
-		{Project: "q", Environment: "prod", Key: "API_KEY"},
-		{Project: "p", Environment: "prodAPI_KEY", Key: ""},
-		{Project: "pprod", Environment: "", Key: "API_KEY"},
+	if got, err := k.Open(ctx, here, sealed); err != nil || string(got) != "secret" {
+		t.Fatalf("Open at the sealing place: %q, %v", got, err)
+	}
+	at := func(f func(*Place)) Place {
+		p := here
+		f(&p)
+		return p
+	}
+	for name, p := range map[string]Place{
+		"key":           at(func(p *Place) { p.Key = "API_KEY2" }),
+		"environment":   at(func(p *Place) { p.Environment = "dev" }),
+		"project":       at(func(p *Place) { p.Project = "q" }),
+		"creation time": at(func(p *Place) { p.CreatedAt = p.CreatedAt.Add(time.Millisecond) }),
+		// The same bytes framed differently: lengths are bound too.
+		"environment+key boundary":     at(func(p *Place) { p.Environment, p.Key = "prodAPI_KEY", "" }),
+		"project+environment boundary": at(func(p *Place) { p.Project, p.Environment = "pprod", "" }),
 	} {
 		if _, err := k.Open(ctx, p, sealed); !errors.Is(err, ErrDecrypt) {
-			t.Errorf("Open at %+v: %v, want ErrDecrypt", p, err)
+			t.Errorf("Open with another %s: %v, want ErrDecrypt", name, err)
 		}
 	}
 	for i := range sealed {
@@ -85,6 +98,41 @@ func TestTamper(t *testing.T) {
 	}
 	if _, err := k.Open(ctx, here, append(bytes.Clone(sealed), 0)); !errors.Is(err, ErrDecrypt) {
 		t.Errorf("extended envelope: %v", err)
+	}
+}
+
+// TestKeyIDBound: the data-key id is bound into the envelope too. A
+// keyring holding the same key bytes under two ids (as a store writer could
+// make one, by copying a wrapped key under a new id) does not open an
+// envelope whose header names the other id: the key bytes are right, only
+// the id differs.
+func TestKeyIDBound(t *testing.T) {
+	ctx := context.Background()
+	k := testAEAD(t)
+	sealed, err := k.Seal(ctx, here, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := Parse(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := env.KeyID + 1
+	k.mu.Lock()
+	k.keys[other] = k.keys[env.KeyID]
+	k.mu.Unlock()
+	relabelled := bytes.Clone(sealed)
+	binary.BigEndian.PutUint32(relabelled[1:1+idSize], other)
+	if _, err := k.Open(ctx, here, relabelled); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("Open of an envelope relabelled from data key %d to %d (same key bytes): %v, want ErrDecrypt", env.KeyID, other, err)
+	}
+	// Sealed under the second id, it opens: the same bytes are a working key.
+	sealed2, err := seal(k.keys[other], other, here, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.Open(ctx, here, sealed2); err != nil || string(got) != "secret" {
+		t.Errorf("Open under the second id: %q, %v", got, err)
 	}
 }
 
@@ -137,6 +185,10 @@ func FuzzOpen(f *testing.F) {
 // and splits the input exactly.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte{})
+	f.Add([]byte{Version})
+	f.Add([]byte{Version, 0, 0, 0, 1})
+	f.Add(append([]byte{Version, 0, 0, 0, 1}, make([]byte, nonceSize)...))
+	f.Add(make([]byte, Overhead-1))
 	f.Add(make([]byte, Overhead))
 	f.Add(append([]byte{Version, 0, 0, 0, 7}, make([]byte, nonceSize+tagSize+3)...))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,7 +1,6 @@
 package backendtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -105,32 +104,14 @@ func envelope(t *testing.T, coll *docstore.Collection, key string) []byte {
 	return rec.Sealed
 }
 
-// storedEnvelopes returns every byte string the store holds in any field of
-// any document, by document ID.
-func storedEnvelopes(t *testing.T, coll *docstore.Collection) map[string][][]byte {
-	t.Helper()
-	out := map[string][][]byte{}
-	for id, doc := range Snapshot(t, coll) {
-		for _, v := range doc {
-			if b, ok := v.([]byte); ok {
-				out[id] = append(out[id], b)
-			}
-		}
-	}
-	return out
-}
-
 // noneStored fails the test if any stored document holds one of the
 // envelopes of destroyed (by name, e.g. "version 2").
 func noneStored(t *testing.T, coll *docstore.Collection, destroyed map[string][]byte) {
 	t.Helper()
-	for id, bs := range storedEnvelopes(t, coll) {
-		for _, b := range bs {
-			for name, env := range destroyed {
-				if bytes.Contains(b, env) {
-					t.Errorf("document %s still holds the envelope of %s", id, name)
-				}
-			}
+	docs := Snapshot(t, coll)
+	for name, env := range destroyed {
+		for _, where := range FindPlaintext(docs, env) {
+			t.Errorf("%s still holds the envelope of %s", where, name)
 		}
 	}
 }
@@ -734,13 +715,6 @@ func testVersionsCanary(t *testing.T, h Harness) {
 	record("Rollback to the current version", nil, err)
 	_, err = m.Rollback(ctx, "PAYMENT_TOKEN", 9)
 	record("Rollback to a missing version", nil, err)
-	for id, bs := range storedEnvelopes(t, e.coll) {
-		for _, b := range bs {
-			if bytes.Contains(b, []byte(canary)) || bytes.Contains(b, []byte("d4f1e9")) {
-				t.Errorf("document %s holds a value in clear", id)
-			}
-		}
-	}
-	noCanary(t, "stored documents", fmt.Sprint(Snapshot(t, e.coll)))
+	NoPlaintext(t, e.coll, canary, canaryCore)
 	noCanary(t, "audit log", e.audit.String())
 }

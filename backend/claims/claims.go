@@ -309,7 +309,7 @@ func (c *collection) take(ctx context.Context, name string) (*holding, error) {
 		if c.beforeCreate != nil {
 			c.beforeCreate(own.ID)
 		}
-		err := c.claims.Create(ctx, own)
+		err := c.create(ctx, own)
 		if err == nil {
 			if n == 0 {
 				return &holding{own: own, since: since}, nil
@@ -377,6 +377,31 @@ func (c *collection) stillThere(ctx context.Context, cs []*claim) (bool, error) 
 		}
 	}
 	return true, nil
+}
+
+// create creates cl so that its outcome is known. A Create cut short by
+// ctx can still land in the store after it returned (the request was sent;
+// only its answer was given up), leaving a claim no one releases, which
+// holds up the document's writers for a lease. So the Create runs to its
+// answer, bounded as a release is, and a claim created after ctx ended is
+// given back at once.
+func (c *collection) create(ctx context.Context, cl *claim) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.lease/2)
+	defer cancel()
+	if err := c.claims.Create(wctx, cl); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		c.deleteClaim(cl)
+		return err
+	}
+	return nil
 }
 
 // release gives back held claims: first those taken over, then the

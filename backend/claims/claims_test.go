@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/docstore"
@@ -747,4 +749,95 @@ func TestErrorCodes(t *testing.T) {
 	if got := f.c.ErrorCode(errors.New("plain")); got != gcerrors.Unknown {
 		t.Errorf("ErrorCode of a plain error = %v", got)
 	}
+}
+
+// landsThenCancels lets a claim's Create land in the store and then ends the
+// writer's context before the answer comes back, as a request cut short in
+// flight does on a real server: the insert was sent, only its answer is
+// given up.
+type landsThenCancels struct {
+	driver.Collection
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+func (d *landsThenCancels) RunActions(ctx context.Context, actions []*driver.Action, opts *driver.RunActionsOptions) driver.ActionListError {
+	errs := d.Collection.RunActions(ctx, actions, opts)
+	d.mu.Lock()
+	cancel := d.cancel
+	d.cancel = nil
+	d.mu.Unlock()
+	if cancel == nil || len(errs) > 0 || actions[0].Kind != driver.Create {
+		return errs
+	}
+	cancel()
+	if err := ctx.Err(); err != nil {
+		for i := range actions {
+			errs = append(errs, struct {
+				Index int
+				Err   error
+			}{i, err})
+		}
+	}
+	return errs
+}
+
+// TestClaimCutShortLeavesNoClaim: a claim whose Create lands after the
+// writer's context ended is given back, not left to hold up the document's
+// writers for a lease; the write itself does not happen.
+func TestClaimCutShortLeavesNoClaim(t *testing.T) {
+	ctx := context.Background()
+	inner, err := memdocstore.OpenCollection("name", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := memdocstore.OpenCollection(IDField, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := &landsThenCancels{Collection: driverOf(t, base)}
+	c, err := newCollection(inner, docstore.NewCollection(cut), "name", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := docstore.NewCollection(c)
+	defer coll.Close()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cut.cancel = cancel
+	err = coll.Put(wctx, map[string]any{"name": "a", "n": int64(1)})
+	if !errors.Is(err, context.Canceled) && gcerrors.Code(err) != gcerrors.Canceled {
+		t.Errorf("write whose claim was cut short: %v, want Canceled", err)
+	}
+	if err := inner.Get(ctx, map[string]any{"name": "a"}); gcerrors.Code(err) != gcerrors.NotFound {
+		t.Errorf("the write happened: Get = %v", err)
+	}
+	it := base.Query().Get(ctx)
+	defer it.Stop()
+	var left []string
+	for {
+		var cl claim
+		err := it.Next(ctx, &cl)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, cl.ID)
+	}
+	if len(left) != 0 {
+		t.Errorf("claims left: %v", left)
+	}
+}
+
+// driverOf returns the driver inside coll (as internal/faults.DriverOf does;
+// that package cannot be imported here).
+func driverOf(t *testing.T, coll *docstore.Collection) driver.Collection {
+	t.Helper()
+	v := reflect.ValueOf(coll).Elem().FieldByName("driver")
+	if !v.IsValid() || v.Type() != reflect.TypeFor[driver.Collection]() {
+		t.Fatal("docstore.Collection has no driver field of type driver.Collection")
+	}
+	return reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Interface().(driver.Collection)
 }

@@ -37,6 +37,12 @@ type collection struct {
 	revField string
 	ownsDB   bool
 	stmts    stmtCache // for actions outside transactions
+
+	// On SQLite, writers of this process queue on wlock (shared by every
+	// collection of the process on the same file) before they write; see
+	// writelock.go. nil on PostgreSQL.
+	wlock        *writeLock
+	releaseWlock func()
 }
 
 // OpenCollection opens the collection stored in table (created, with its
@@ -102,10 +108,36 @@ func newCollection(ctx context.Context, db *sql.DB, d Dialect, table, keyField s
 		}
 		stmts = append(stmts, d.createIndexSQL(table, ix))
 	}
+	if d == SQLite {
+		l, release, err := acquireWriteLock(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		c.wlock, c.releaseWlock = l, release
+	}
 	if err := c.createSchema(ctx, stmts); err != nil {
+		c.release()
 		return nil, err
 	}
 	return c, nil
+}
+
+// lockWrites waits for this process's turn to write (SQLite only) and
+// returns the function that ends it.
+func (c *collection) lockWrites(ctx context.Context) (func(), error) {
+	if c.wlock == nil {
+		return func() {}, nil
+	}
+	if err := c.wlock.lock(ctx); err != nil {
+		return nil, err
+	}
+	return c.wlock.unlock, nil
+}
+
+func (c *collection) release() {
+	if c.releaseWlock != nil {
+		c.releaseWlock()
+	}
 }
 
 // createSchema runs the CREATE statements in one transaction. On
@@ -135,11 +167,17 @@ type querier interface {
 }
 
 // inTx runs f in a write transaction and commits when f returns nil. On
-// SQLite the transaction starts with BEGIN IMMEDIATE, taking the write lock
-// up front: a deferred transaction that read first and then wrote could
-// fail with SQLITE_BUSY at once when another process had written in
-// between, without waiting out the busy timeout.
+// SQLite it first waits for this process's turn to write, and the
+// transaction starts with BEGIN IMMEDIATE, taking the write lock up front: a
+// deferred transaction that read first and then wrote could fail with
+// SQLITE_BUSY at once when another process had written in between, without
+// waiting out the busy timeout.
 func (c *collection) inTx(ctx context.Context, f func(querier) error) (err error) {
+	unlock, err := c.lockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if c.d == PostgreSQL {
 		tx, err := c.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -239,6 +277,7 @@ func (c *collection) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(
 // when the collection opened it (from a URL).
 func (c *collection) Close() error {
 	c.stmts.close()
+	c.release()
 	if c.ownsDB {
 		return c.db.Close()
 	}
@@ -289,7 +328,13 @@ func (c *collection) RunActions(ctx context.Context, actions []*driver.Action, o
 	}
 	run(beforeGets)
 	run(gets)
-	run(writes)
+	for _, a := range writes {
+		if err := ctx.Err(); err != nil {
+			errs[a.Index] = err
+			continue
+		}
+		errs[a.Index] = c.runWrite(ctx, a)
+	}
 	if len(writesTx) > 0 {
 		err := c.inTx(ctx, func(q querier) error {
 			for _, a := range writesTx {
@@ -307,6 +352,17 @@ func (c *collection) RunActions(ctx context.Context, actions []*driver.Action, o
 	}
 	run(afterGets)
 	return driver.NewActionListError(errs)
+}
+
+// runWrite runs one write action outside a transaction, in this process's
+// turn to write.
+func (c *collection) runWrite(ctx context.Context, a *driver.Action) error {
+	unlock, err := c.lockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return c.runAction(ctx, &c.stmts, a)
 }
 
 func (c *collection) runAction(ctx context.Context, q querier, a *driver.Action) error {

@@ -84,17 +84,25 @@
 // # SQLite durability and concurrency
 //
 // Open SQLite databases with OpenSQLite (URLs do). It sets a WAL journal;
-// synchronous=FULL, so a write that returned nil is on disk and survives a
-// crash of the process or of the machine; a busy_timeout of 10 s, so
+// synchronous=FULL, so a commit returns only after SQLite has had the
+// operating system flush the log to disk; a busy_timeout of 10 s, so
 // writers from several processes wait for each other instead of failing
 // with "database is locked"; and transactions that take the write lock
-// when they begin. Two processes may share one file.
+// when they begin. Writers within one process do not meet the busy timeout
+// among themselves: they queue in the driver, in arrival order, for as long
+// as their contexts allow (SQLite's busy handler is not fair, and under load
+// a writer could lose to the others for the whole timeout). Two processes
+// may share one file.
 //
-// The tests kill a writing process with SIGKILL again and again and find
-// every acknowledged write and a sound file each time, and run two
-// processes doing revision-checked read-modify-write on the same documents
-// with no lost update and no locking error. On PostgreSQL, durability is
-// the server's (fsync, synchronous_commit).
+// The tests ask live connections for these settings, kill a writing
+// process with SIGKILL again and again and find every acknowledged write
+// and a sound file each time, and run two processes doing revision-checked
+// read-modify-write on the same documents, racing (each reads the other's
+// writes and has stale writes refused), with no lost update and no locking
+// error. A machine crash (the loss of writes the operating system had not
+// yet flushed) is not simulated: surviving one rests on synchronous=FULL,
+// which the tests check is set, and on the disk honouring the flush. On
+// PostgreSQL, durability is the server's (fsync, synchronous_commit).
 //
 // # URLs
 //

@@ -14,22 +14,9 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// refParseDoc is the parser of stored data before parse.go: encoding/json,
+// refParseValue is the parser of stored data before parse.go: encoding/json,
 // then a conversion of its tree. FuzzParseMatchesEncodingJSON holds the
 // parser to it.
-func refParseDoc(data []byte) (map[string]any, error) {
-	v, err := refParseValue(data)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, corrupt("top level is not an object")
-	}
-	return m, nil
-}
-
-// refParseValue is refParseDoc for any value.
 func refParseValue(data []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()

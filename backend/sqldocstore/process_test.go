@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,11 +190,15 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 }
 
 // childIncrement adds 1 to counters with revision-checked read-modify-write
-// (Get, then Replace carrying the revision), retrying on FailedPrecondition,
-// and prints the number of retries. Any other error ends it with status 1.
+// (Get, then Replace carrying the revision), retrying on FailedPrecondition.
+// Each write signs the counter with arg's name. It prints "ready" once the
+// file is open, starts when it reads a line on stdin, and ends by printing
+// "RETRIES SEEN": how many of its writes were stale (FailedPrecondition)
+// and how many of its reads found the other process's signature. Any other
+// error ends it with status 1.
 func childIncrement(path, arg string) int {
 	ctx := context.Background()
-	count, start, _ := strings.Cut(arg, ",")
+	count, name, _ := strings.Cut(arg, ",")
 	n, _ := strconv.Atoi(count)
 	coll, err := openRecords(ctx, path)
 	if err != nil {
@@ -201,10 +206,12 @@ func childIncrement(path, arg string) int {
 		return 1
 	}
 	defer coll.Close()
-	// Both children start at the same moment, so their writes overlap.
-	startAt, _ := strconv.ParseInt(start, 10, 64)
-	time.Sleep(time.Until(time.Unix(0, startAt)))
-	retries := 0
+	fmt.Println("ready")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		fmt.Fprintln(os.Stderr, "wait for the start:", err)
+		return 1
+	}
+	retries, seen := 0, 0
 	for i := range n {
 		id := fmt.Sprintf("proj/env/C%d", i%counters)
 		for {
@@ -213,7 +220,14 @@ func childIncrement(path, arg string) int {
 				fmt.Fprintln(os.Stderr, "get:", err)
 				return 1
 			}
+			if r.Description != name && r.Description != unsigned {
+				seen++
+			}
 			r.Version++
+			r.Description = name
+			// Stay between the read and the write a little, so the other
+			// process's writes land in that window.
+			time.Sleep(time.Duration(mrand.IntN(500)) * time.Microsecond)
 			err := coll.Replace(ctx, r)
 			if err == nil {
 				break
@@ -225,14 +239,19 @@ func childIncrement(path, arg string) int {
 			retries++
 		}
 	}
-	fmt.Println(retries)
+	fmt.Println(retries, seen)
 	return 0
 }
+
+// unsigned is a counter's description before any child wrote it.
+const unsigned = "a secret used by the tests"
 
 const counters = 2
 
 // TestTwoProcessesNoLostUpdate runs two processes incrementing the same
-// counters in one SQLite file at once.
+// counters in one SQLite file at once. They must really race: each must
+// have read the other's writes and had writes refused as stale (the
+// revision check at work), and no increment may be lost.
 func TestTwoProcessesNoLostUpdate(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -244,6 +263,9 @@ func TestTwoProcessesNoLostUpdate(t *testing.T) {
 	for i := range counters {
 		r := newRecord("proj/env", fmt.Sprintf("C%d", i))
 		r.Version = 0
+		if r.Description != unsigned {
+			t.Fatalf("newRecord's description is %q, not %q", r.Description, unsigned)
+		}
 		if err := coll.Create(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -251,24 +273,60 @@ func TestTwoProcessesNoLostUpdate(t *testing.T) {
 	const perProcess = 300
 	type child struct {
 		cmd    *exec.Cmd
-		out    io.ReadCloser
+		start  io.WriteCloser
+		out    *bufio.Scanner
 		stderr *strings.Builder
 	}
 	var children []child
-	startAt := time.Now().Add(time.Second).UnixNano()
-	for range 2 {
-		cmd, out, stderr := startChild(t, "increment", path, fmt.Sprintf("%d,%d", perProcess, startAt))
-		children = append(children, child{cmd, out, stderr})
+	for i := range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envChild+"=increment", envDB+"="+path, fmt.Sprintf("%s=%d,child%d", envArg, perProcess, i))
+		start, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill() // a no-op once it has exited
+		children = append(children, child{cmd, start, bufio.NewScanner(out), &stderr})
+	}
+	// Both have the file open before either starts writing.
+	for i, c := range children {
+		if !c.out.Scan() || c.out.Text() != "ready" {
+			t.Fatalf("child %d did not get ready: %q, %v; stderr: %s", i, c.out.Text(), c.out.Err(), c.stderr)
+		}
+	}
+	for _, c := range children {
+		if _, err := io.WriteString(c.start, "go\n"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, c := range children {
-		out, _ := io.ReadAll(c.out)
+		var last string
+		for c.out.Scan() {
+			last = c.out.Text()
+		}
 		if err := c.cmd.Wait(); err != nil {
 			t.Fatalf("child %d: %v; stderr: %s", i, err, c.stderr)
 		}
 		if s := strings.ToLower(c.stderr.String()); strings.Contains(s, "locked") || strings.Contains(s, "busy") {
 			t.Fatalf("child %d saw a locking error: %s", i, c.stderr)
 		}
-		t.Logf("child %d: %d increments, %s retries after FailedPrecondition", i, perProcess, strings.TrimSpace(string(out)))
+		var retries, seen int
+		if _, err := fmt.Sscan(last, &retries, &seen); err != nil {
+			t.Fatalf("child %d printed %q: %v", i, last, err)
+		}
+		t.Logf("child %d: %d increments, %d retries after FailedPrecondition, %d reads of the other's write", i, perProcess, retries, seen)
+		if retries == 0 || seen == 0 {
+			t.Errorf("child %d did not race the other (%d stale writes, %d reads of the other's write); the test proves nothing", i, retries, seen)
+		}
 	}
 	total := 0
 	for i := range counters {

@@ -18,11 +18,14 @@ import (
 //
 //   - journal_mode=WAL: readers never block the writer and the writer never
 //     blocks readers, across processes too.
-//   - synchronous=FULL: a commit returns only after the write-ahead log is
-//     on disk, so a write that returned nil survives a crash or power cut.
-//     NORMAL would be faster but may lose the last commits on power loss.
+//   - synchronous=FULL: a commit returns only after the operating system
+//     has been asked to flush the write-ahead log to disk (fsync), so a
+//     write that returned nil survives a crash or power cut as far as the
+//     disk honours the flush. NORMAL would be faster but may lose the last
+//     commits on power loss.
 //   - busy_timeout=10000: a writer waits up to 10 s for another process's
-//     write transaction instead of failing with "database is locked".
+//     write transaction instead of failing with "database is locked"
+//     (writers of one process queue in the driver instead; writelock.go).
 //   - _txlock=immediate: transactions take the write lock when they begin,
 //     so a transaction never has to upgrade a read lock, which SQLite
 //     refuses at once (SQLITE_BUSY) when another writer got in first.

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -20,7 +24,12 @@ import (
 
 	"github.com/coffer-go/coffer"
 	_ "github.com/coffer-go/coffer/backend/sqldocstore" // -store sqlite:// or postgres://
+	"github.com/coffer-go/coffer/cofferhttp"
 )
+
+// DefaultEnvironments are the environments served when -environments and
+// COFFER_ENVIRONMENTS are unset; the first is the page's default.
+var DefaultEnvironments = []string{"development", "staging", "production"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -36,6 +45,7 @@ func main() {
 // config is the server's configuration, from flags and the environment.
 type config struct {
 	addr, store, keeper, project, token string
+	tokensFile, sessionKey, cpuProfile  string
 	envs                                []string
 }
 
@@ -53,6 +63,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.addr, "addr", or("COFFER_SERVER_ADDR", "127.0.0.1:8080"), "listen `address` (env COFFER_SERVER_ADDR)")
 	fs.StringVar(&c.store, "store", or("COFFER_STORE_URL", "mem://server"), "collection `URL` (env COFFER_STORE_URL); mem:// is in memory only; sqlite:///path.db or postgres://... persist")
 	fs.StringVar(&c.project, "project", or("COFFER_PROJECT", coffer.DefaultName), "`project` (env COFFER_PROJECT)")
+	fs.StringVar(&c.tokensFile, "tokens", getenv("COFFER_SERVER_TOKENS_FILE"), "JSON `file` of further tokens with roles (env COFFER_SERVER_TOKENS_FILE)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `file` (for load tests)")
 	fs.StringVar(&envs, "environments", or("COFFER_ENVIRONMENTS", strings.Join(DefaultEnvironments, ",")), "comma-separated `environments`, the first is the default (env COFFER_ENVIRONMENTS)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -70,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	c.keeper = getenv("COFFER_KEEPER_URL")
 	c.token = getenv("COFFER_SERVER_TOKEN")
+	c.sessionKey = getenv("COFFER_SESSION_KEY")
 	return c, nil
 }
 
@@ -91,21 +104,57 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		keeperURL = "base64key://" + base64.URLEncoding.EncodeToString(key[:])
 	}
-	token, generated := c.token, c.token == ""
+	tokens, err := readTokens(c.tokensFile)
+	if err != nil {
+		return err
+	}
+	token, generated := c.token, c.token == "" && len(tokens) == 0
 	if generated {
 		token = randomToken()
 	}
+	if token != "" {
+		tokens = append([]cofferhttp.Token{{Name: "admin", Secret: token, Role: cofferhttp.RoleAdmin}}, tokens...)
+	}
+	var sessionKey []byte
+	if c.sessionKey != "" {
+		if sessionKey, err = base64.StdEncoding.DecodeString(c.sessionKey); err != nil {
+			return errors.New("COFFER_SESSION_KEY is not base64")
+		}
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	auditLog := logger.With("log", "audit")
+	requestLines := newLineBuffer(stderr)
+	defer requestLines.Close()
+	requestLog := slog.New(slog.NewJSONHandler(requestLines, nil)).With("log", "http")
 	m, err := coffer.Open(ctx, c.store, keeperURL, &coffer.Options{
 		Project:  c.project,
-		AuditLog: logger.With("log", "audit"),
+		AuditLog: auditLog,
 	})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	h, err := NewHandler(m, Options{Token: token, Environments: c.envs, Log: logger.With("log", "http")})
+	h, err := cofferhttp.NewHandler(m, &cofferhttp.Options{
+		Environments: c.envs,
+		Tokens:       tokens,
+		SessionKey:   sessionKey,
+		Log:          requestLog,
+		AuditLog:     auditLog,
+	})
 	if err != nil {
 		return err
 	}
@@ -124,7 +173,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(logger.With("log", "http").Handler(), slog.LevelWarn),
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	printBanner(stdout, c, url, token, generated, randomKeeper, ln.Addr())
+	printBanner(stdout, c, url, token, generated, randomKeeper, ln.Addr(), len(tokens))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -147,7 +196,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // printBanner tells the user where the server is and how to sign in. It
 // never prints the store or keeper URL (they can hold passwords and key
 // material), and prints the token only when it generated it.
-func printBanner(w io.Writer, c config, url, token string, generated, randomKeeper bool, addr net.Addr) {
+func printBanner(w io.Writer, c config, url, token string, generated, randomKeeper bool, addr net.Addr, nTokens int) {
 	scheme, _, _ := strings.Cut(c.store, "://")
 	fmt.Fprintf(w, "coffer server: project %q, environments %s, store %s://\n", c.project, strings.Join(c.envs, ", "), scheme)
 	if scheme == "mem" || randomKeeper {
@@ -162,8 +211,78 @@ func printBanner(w io.Writer, c config, url, token string, generated, randomKeep
 		fmt.Fprintf(w, "  %s\n", token)
 		fmt.Fprintf(w, "API: curl -H 'Authorization: Bearer %s' '%sapi/secrets?env=%s'\n", token, url, c.envs[0])
 	} else {
-		fmt.Fprintf(w, "Sign in: open %s and enter the access token from COFFER_SERVER_TOKEN\n", url)
-		fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $COFFER_SERVER_TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
+		switch {
+		case c.tokensFile == "":
+			fmt.Fprintf(w, "Sign in: open %s and enter the access token from COFFER_SERVER_TOKEN\n", url)
+			fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $COFFER_SERVER_TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
+		case token == "":
+			fmt.Fprintf(w, "Sign in: open %s and enter an access token from the tokens file (%s)\n", url, plural(nTokens, "token"))
+			fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
+		default:
+			fmt.Fprintf(w, "Sign in: open %s and enter the access token from COFFER_SERVER_TOKEN or one from the tokens file (%s in all)\n", url, plural(nTokens, "token"))
+			fmt.Fprintf(w, "API: curl -H \"Authorization: Bearer $TOKEN\" '%sapi/secrets?env=%s'\n", url, c.envs[0])
+		}
 	}
 	fmt.Fprintln(w, "Stop with Ctrl-C.")
+}
+
+// tokenFile is one entry of the -tokens file:
+//
+//	[{"name": "ci-deploy", "secret": "...", "role": "reader", "environments": ["production"]}]
+type tokenFile struct {
+	Name         string   `json:"name"`
+	Secret       string   `json:"secret"`
+	Role         string   `json:"role"`
+	Environments []string `json:"environments"`
+}
+
+// readTokens reads the -tokens file; "" means none. Its errors never quote
+// the file's content.
+func readTokens(path string) ([]cofferhttp.Token, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := parseTokens(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tokens, nil
+}
+
+// parseTokens parses a tokens file; cofferhttp.NewHandler checks the
+// tokens themselves.
+func parseTokens(data []byte) ([]cofferhttp.Token, error) {
+	var entries []tokenFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&entries); err != nil {
+		return nil, errors.New(`not a JSON list of {"name", "secret", "role", "environments"}`)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON list")
+	}
+	out := make([]cofferhttp.Token, len(entries))
+	for i, e := range entries {
+		out[i] = cofferhttp.Token{Name: e.Name, Secret: e.Secret, Role: cofferhttp.Role(e.Role), Environments: e.Environments}
+	}
+	return out, nil
+}
+
+// randomToken returns 256 random bits, base64url-encoded.
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// plural says "1 token", "3 tokens".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

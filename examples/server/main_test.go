@@ -2,14 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,9 +190,12 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"unknown flag", []string{"-port", "80"}, nil, "flag provided but not defined: -port"},
 		{"stray argument", []string{"serve"}, nil, `unexpected arguments ["serve"]`},
 		{"no environments", []string{"-environments", " , "}, nil, "-environments names no environment"},
-		{"short token", nil, map[string]string{"COFFER_SERVER_TOKEN": "short"}, "the access token must be at least 16 bytes"},
+		{"short token", nil, map[string]string{"COFFER_SERVER_TOKEN": "short"}, `token "admin": the secret is 5 bytes; it must be at least 16`},
 		{"unknown store scheme", []string{"-store", "redis://127.0.0.1/0"}, nil, "unsupported scheme"},
 		{"bad address", []string{"-addr", "127.0.0.1:http-alt-nope"}, nil, "unknown port"},
+		{"session key not base64", nil, map[string]string{"COFFER_SESSION_KEY": "not base64!"}, "COFFER_SESSION_KEY is not base64"},
+		{"short session key", nil, map[string]string{"COFFER_SESSION_KEY": "c2hvcnQ="}, "SessionKey is 5 bytes; it must be 32"},
+		{"missing tokens file", []string{"-tokens", "/nonexistent/tokens.json"}, nil, "no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,4 +221,63 @@ func containsLine(lines []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRunWithTokensFile starts the server with a tokens file and no admin
+// token: none is generated or printed, and the file's tokens work with
+// their roles; a shared COFFER_SESSION_KEY is accepted.
+func TestRunWithTokensFile(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/tokens.json"
+	const reader = "reader-secret-0123456789"
+	if err := os.WriteFile(file, []byte(`[{"name":"ci","secret":"`+reader+`","role":"reader"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	banner, _, stop := startRun(t, map[string]string{"COFFER_SERVER_TOKENS_FILE": file, "COFFER_SESSION_KEY": key})
+	var url string
+	for _, line := range banner {
+		if m := listeningRe.FindStringSubmatch(line); m != nil {
+			url = m[1]
+		}
+		if tokenRe.MatchString(line) {
+			t.Errorf("a token was generated and printed: %q", line)
+		}
+	}
+	if want := "Sign in: open " + url + " and enter an access token from the tokens file (1 token)"; !containsLine(banner, want) {
+		t.Errorf("the banner lacks %q:\n%s", want, strings.Join(banner, "\n"))
+	}
+	for path, want := range map[string]int{"api/environ?env=development": 200, "api/secrets?env=development": 403} {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+reader)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s as the reader: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run after cancellation: %v", err)
+	}
 }

@@ -4,9 +4,11 @@
 // scripts/engines.sh, which points the hashivault keeper tests at it.
 //
 // At start it initializes Vault with one unseal key, unseals it, mounts the
-// transit engine at transit/ and writes the root token (random, new each
-// start) to the file named by -token-file, mode 0600. Only then does it
-// open its port, so a client that can connect finds transit ready. It binds
+// transit engine at transit/ and KV version 2 at secret/ (as `vault server
+// -dev` does; scripts/loadtest measures coffer's HTTP API against it), and
+// writes the root token (random, new each start) to the file named by
+// -token-file, mode 0600. Only then does it open its port, so a client that
+// can connect finds both engines ready. It binds
 // to loopback only and keeps nothing on disk.
 //
 // It lives in a module of its own so that importers of coffer never
@@ -34,6 +36,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	kv "github.com/hashicorp/vault-plugin-secrets-kv"
 	"github.com/hashicorp/vault/builtin/logical/transit"
 	"github.com/hashicorp/vault/helper/testhelpers/corehelpers"
 	vaulthttp "github.com/hashicorp/vault/http"
@@ -70,7 +73,7 @@ func run(addr, tokenFile string) error {
 	}
 	core, err := vault.NewCore(&vault.CoreConfig{
 		Physical:        storage,
-		LogicalBackends: map[string]logical.Factory{"transit": transit.Factory},
+		LogicalBackends: map[string]logical.Factory{"transit": transit.Factory, "kv": kv.Factory},
 		DisableMlock:    true,
 		Logger:          logger,
 		BuiltinRegistry: corehelpers.NewMockBuiltinRegistry(),
@@ -95,7 +98,12 @@ func run(addr, tokenFile string) error {
 		Core:           core,
 		ListenerConfig: &configutil.Listener{Address: host},
 	})
-	if err := mountTransit(handler, init.RootToken); err != nil {
+	if err := mount(handler, init.RootToken, "transit", `{"type":"transit"}`); err != nil {
+		return err
+	}
+	// KV version 2 at secret/, as `vault server -dev` mounts it: the
+	// baseline of coffer's HTTP load test (scripts/loadtest).
+	if err := mount(handler, init.RootToken, "secret", `{"type":"kv","options":{"version":"2"}}`); err != nil {
 		return err
 	}
 	if err := os.WriteFile(tokenFile, []byte(init.RootToken+"\n"), 0o600); err != nil {
@@ -114,20 +122,20 @@ func run(addr, tokenFile string) error {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Printf("vault: serving on %s with transit mounted", addr)
+	log.Printf("vault: serving on %s with transit/ and secret/ (KV v2) mounted", addr)
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
 
-// mountTransit mounts the transit engine at transit/ through Vault's own
-// HTTP API, before the port opens, so no request reaches the network.
-// Waiting for the core to become active is part of it.
-func mountTransit(handler http.Handler, token string) error {
+// mount mounts a secrets engine at path/ through Vault's own HTTP API,
+// before the port opens, so no request reaches the network. Waiting for the
+// core to become active is part of it.
+func mount(handler http.Handler, token, path, config string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		req := httptest.NewRequest(http.MethodPost, "/v1/sys/mounts/transit", strings.NewReader(`{"type":"transit"}`))
+		req := httptest.NewRequest(http.MethodPost, "/v1/sys/mounts/"+path, strings.NewReader(config))
 		req.Header.Set("X-Vault-Token", token)
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
@@ -135,7 +143,7 @@ func mountTransit(handler http.Handler, token string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("mount transit: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+			return fmt.Errorf("mount %s: %d %s", path, rec.Code, strings.TrimSpace(rec.Body.String()))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

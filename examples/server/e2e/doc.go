@@ -1,6 +1,7 @@
-// Package e2e drives coffer's reference server (examples/server) in
-// headless Chromium: the server runs as a real process on 127.0.0.1 over a
-// SQLite store that the test seeds and inspects through its own Manager.
+// Package e2e drives coffer's Secrets page (package cofferhttp, as
+// examples/server serves it) in headless Chromium: the handler runs on
+// 127.0.0.1 over a SQLite store that the test seeds and inspects through
+// its own Manager.
 //
 // It is a module of its own so that the browser driver (chromedp) stays out
 // of the library's go.mod: an importer of coffer never downloads it. It

@@ -153,15 +153,18 @@ func (b *browser) listen(ev any) {
 // rowTexts returns the table's rows as the text of their first four cells.
 const rowTexts = `[...document.querySelectorAll('#secrets-body tr')].map(r => [...r.cells].slice(0, 4).map(c => c.textContent.trim()))`
 
-// TestBrowser drives the Secrets page in headless Chromium against the
-// reference server running as a process over a SQLite store: sign in, add a
-// secret, see it listed without its value, edit its description keeping
-// the value, see "No changes to save", see "Secret key is required", delete
-// with confirmation, switch environments. Each effect is checked through
-// the library, on a Manager of the test's own over the same store;
-// screenshots of the sign-in form, the table and each dialog are saved in
-// testdata/screenshots. Any script error or CSP violation fails the test,
-// and so does the secret value in anything the server printed.
+// TestBrowser drives the Secrets page in headless Chromium against
+// cofferhttp's handler over a SQLite store: an empty and a wrong token at
+// sign-in, add a secret (focus moves to its row), see it listed without its
+// value, edit its description keeping the value, see "No changes to save",
+// see "Secret key is required", delete with confirmation (focus moves to the
+// next row), the similar-key warning, the Help and Access panels, Generate,
+// the Health panel, History with Restore, the check-and-set conflict,
+// switch environments, the page at 390 px, and a viewer's page. Each effect
+// is checked through the library, on a Manager of the test's own over the
+// same store; screenshots of each stage are saved in testdata/screenshots.
+// Any script error or CSP violation fails the test, and so does the secret
+// value in anything the server logged.
 func TestBrowser(t *testing.T) {
 	chromium := testengine.Env(t, "COFFER_CHROMIUM")
 	const canary = "sk_live_CANARY_7d41e9a0c3b2"
@@ -181,6 +184,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 	srv = startServer(t, st)
+	features := serverFeatures(t, srv)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +218,14 @@ func TestBrowser(t *testing.T) {
 	b.do("open the page",
 		chromedp.Navigate(srv.URL),
 		chromedp.WaitVisible(chromedp.CSS("#signin-token")),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+		waitFor(`document.querySelector('#signin-token-error').textContent === 'Access token is required'`),
+	)
+	if got := eval[string](b, `document.activeElement.id + ' ' + document.querySelector('#signin-token').getAttribute('aria-invalid')`); got != "signin-token true" {
+		t.Errorf("after an empty token, focus and aria-invalid = %q, want %q", got, "signin-token true")
+	}
+	b.screenshot("sign-in-empty.png")
+	b.do("a wrong token",
 		chromedp.SendKeys(chromedp.CSS("#signin-token"), "not-the-token-0123456789"),
 		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
 		waitFor(`document.querySelector('#signin-token-error').textContent === 'That access token is not valid'`),
@@ -276,8 +288,12 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("table rows (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"Edit STRIPE_API_KEY", "Delete STRIPE_API_KEY"},
-		eval[[]string](b, `[...document.querySelectorAll('tr[data-key="STRIPE_API_KEY"] button')].map(e => e.getAttribute('aria-label'))`)); diff != "" {
+		eval[[]string](b, `[...document.querySelectorAll('tr[data-key="STRIPE_API_KEY"] button:not([hidden])')].map(e => e.getAttribute('aria-label'))`)[len(historyLabel("STRIPE_API_KEY", features)):]); diff != "" {
 		t.Errorf("action labels (-want +got):\n%s", diff)
+	}
+	// Focus is on the new secret's row, not back on Add Secret.
+	if got, want := eval[string](b, `document.activeElement.getAttribute('aria-label')`), firstAction("STRIPE_API_KEY", features); got != want {
+		t.Errorf("focus after the add is on %q, want %q", got, want)
 	}
 	canaryJS, _ := json.Marshal(canary)
 	valueInDOM := fmt.Sprintf(`(() => { const c = %s;
@@ -314,6 +330,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS("#edit-dialog")),
 		waitFor(`document.querySelector('tr[data-key="STRIPE_API_KEY"] .description').textContent === 'Payments (live)'`),
 	)
+	if got := eval[string](b, `document.activeElement.getAttribute('aria-label')`); got != "Edit STRIPE_API_KEY" {
+		t.Errorf("focus after the save is on %q, want the row's edit button", got)
+	}
 	got, err := dev.Get(context.Background(), "STRIPE_API_KEY")
 	if err != nil || got.Description != "Payments (live)" || got.Version != 1 {
 		t.Errorf("after the edit: %+v, %v; want description %q at version 1", got, err, "Payments (live)")
@@ -376,7 +395,8 @@ func TestBrowser(t *testing.T) {
 	d := eval[deleteDialog](b, `({Key: document.querySelector('#delete-key').textContent,
 		Text: document.querySelector('#delete-dialog').innerText, Focus: document.activeElement.textContent.trim()})`)
 	if d.Key != "STRIPE_API_KEY" || d.Focus != "Cancel" ||
-		!strings.Contains(d.Text, "Check that this is the secret you intend to delete.") || !strings.Contains(d.Text, "Deletion is permanent") {
+		!strings.Contains(d.Text, "Check that this is the secret you intend to delete.") || !strings.Contains(d.Text, "Deletion is permanent") ||
+		!strings.Contains(d.Text, "Make sure your project doesn't depend on this secret before you delete it") {
 		t.Errorf("delete dialog = %+v; want the key, the confirmation question, the permanence warning and focus on Cancel", d)
 	}
 	b.screenshot("delete-dialog.png")
@@ -391,6 +411,23 @@ func TestBrowser(t *testing.T) {
 	if diff := cmp.Diff(wantRows[:2], eval[[][]string](b, rowTexts)); diff != "" {
 		t.Errorf("table rows after the deletion (-want +got):\n%s", diff)
 	}
+	// Focus moves to the row before the deleted one (it was the last).
+	if got, want := eval[string](b, `document.activeElement.getAttribute('aria-label')`), firstAction("SESSION_SIGNING_KEY", features); got != want {
+		t.Errorf("focus after the deletion is on %q, want %q", got, want)
+	}
+
+	similarKeyStage(t, b, dev)
+	panelsStage(t, b)
+	if features.Generate {
+		generateStage(t, b, dev)
+	}
+	if features.Check {
+		healthStage(t, b, st)
+	}
+	if features.Versions {
+		historyStage(t, b, dev)
+		conflictStage(t, b, dev)
+	}
 
 	// The environment selector switches the table to another environment.
 	b.do("select production",
@@ -403,5 +440,7 @@ func TestBrowser(t *testing.T) {
 	if eval[bool](b, valueInDOM) {
 		t.Error("the secret value is in the page at the end")
 	}
+	narrowStage(t, b, st)
+	viewerStage(t, b)
 	t.Logf("browser run took %s", time.Since(start).Round(10*time.Millisecond))
 }
