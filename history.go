@@ -248,7 +248,10 @@ func (m *Manager) versionRecord(key string, version int) *layout.VersionRecord {
 // sees: the version stays hidden, and Versions or Delete destroys it later.
 func (m *Manager) prune(ctx context.Context, key string, version int) {
 	old := version - m.opts.MaxVersions
-	if old < 1 {
+	// Under MaxVersions 1 keepVersion writes no version, so there is none
+	// to push out: no store call. Documents left by a Manager that kept
+	// more are destroyed by Versions and Delete.
+	if old < 1 || m.opts.MaxVersions < 2 {
 		return
 	}
 	_ = m.shared.coll.Delete(context.WithoutCancel(ctx), m.versionRecord(key, old))
