@@ -122,7 +122,7 @@ func (s *selection) scan(rows *sql.Rows) (row, error) {
 		r.m = m
 		return r, err
 	}
-	v, err := parseValue(text)
+	v, err := parseValueHint(text, len(s.paths))
 	if err != nil {
 		return row{}, err
 	}
