@@ -87,11 +87,14 @@ func valueOf(value string, generate int) (coffer.Value, error) {
 	return v, nil
 }
 
-// listResponse is the body of GET /api/secrets.
+// listResponse is the body of GET /api/secrets, as appendListing writes it.
 type listResponse struct {
 	Environment string       `json:"environment"`
 	Secrets     []secretJSON `json:"secrets"`
 }
+
+// secretSizeHint is about the size of a secret's metadata in JSON.
+const secretSizeHint = 320
 
 // secrets serves /api/secrets: GET lists, POST creates.
 func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -107,11 +110,7 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) 
 			if err != nil {
 				return nil, err
 			}
-			out := listResponse{Environment: env, Secrets: make([]secretJSON, 0, len(list))}
-			for _, s := range list {
-				out.Secrets = append(out.Secrets, toJSON(s))
-			}
-			return marshal(out)
+			return appendListing(make([]byte, 0, 64+secretSizeHint*len(list)), env, list)
 		})
 		if err != nil {
 			h.writeCofferError(w, r, err)
@@ -161,7 +160,11 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 			if err != nil {
 				return nil, err
 			}
-			return marshal(toJSON(s))
+			b, err := appendSecret(make([]byte, 0, secretSizeHint), s)
+			if err != nil {
+				return nil, err
+			}
+			return append(b, '\n'), nil
 		})
 		if err != nil {
 			h.writeCofferError(w, r, err)
