@@ -93,6 +93,12 @@ type listResponse struct {
 	Secrets     []secretJSON `json:"secrets"`
 }
 
+// keysResponse is the body of GET /api/keys, as appendKeys writes it.
+type keysResponse struct {
+	Environment string   `json:"environment"`
+	Keys        []string `json:"keys"`
+}
+
 // secretSizeHint is about the size of a secret's metadata in JSON.
 const secretSizeHint = 320
 
@@ -143,6 +149,34 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) 
 	default:
 		methodNotAllowed(w, "GET, HEAD, POST")
 	}
+}
+
+// keys serves GET /api/keys: the keys of an environment, sorted, and
+// nothing else (Manager.Keys). It is the listing for programs that need
+// only the names (completion, did-you-mean): it never reads a secret's
+// metadata, so it costs the store much less than GET /api/secrets, and its
+// answer is a fraction of the size. The same roles may use it.
+func (h *handler) keys(w http.ResponseWriter, r *http.Request, p *principal) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	m, env, ok := h.allow(w, r, p, actRead)
+	if !ok {
+		return
+	}
+	body, err := h.sharedRead(r.Context(), p, "keys", env, "", func(ctx context.Context) ([]byte, error) {
+		keys, err := m.Keys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return appendKeys(make([]byte, 0, 64+16*len(keys)), env, keys), nil
+	})
+	if err != nil {
+		h.writeCofferError(w, r, err)
+		return
+	}
+	writeBody(w, http.StatusOK, jsonType, body)
 }
 
 // secret serves /api/secrets/{key}: GET reads metadata, PATCH edits,

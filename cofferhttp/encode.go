@@ -9,12 +9,13 @@ import (
 )
 
 // The listing is the page's most frequent read and its largest answer (100
-// secrets are 25 KB), so its JSON, and a secret's, is appended directly
-// instead of through encoding/json's reflection. The bytes are exactly
-// encoding/json's for secretJSON and listResponse (FuzzAppendSecret holds
-// the two to it): the same field order, the same escaping of strings (HTML
-// characters, U+2028 and U+2029, invalid UTF-8 as U+FFFD) and the same
-// times, refused when encoding/json refuses them.
+// secrets are 25 KB), so its JSON, a secret's and the keys listing's are
+// appended directly instead of through encoding/json's reflection. The
+// bytes are exactly encoding/json's for secretJSON, listResponse and
+// keysResponse (FuzzAppendSecret holds them to it): the same field order,
+// the same escaping of strings (HTML characters, U+2028 and U+2029, invalid
+// UTF-8 as U+FFFD) and the same times, refused when encoding/json refuses
+// them.
 
 // appendListing appends the body of GET /api/secrets, with its final newline.
 func appendListing(b []byte, env string, list []coffer.Secret) ([]byte, error) {
@@ -31,6 +32,20 @@ func appendListing(b []byte, env string, list []coffer.Secret) ([]byte, error) {
 		}
 	}
 	return append(b, "]}\n"...), nil
+}
+
+// appendKeys appends the body of GET /api/keys, with its final newline.
+func appendKeys(b []byte, env string, keys []string) []byte {
+	b = append(b, `{"environment":`...)
+	b = appendJSONString(b, env)
+	b = append(b, `,"keys":[`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+	}
+	return append(b, "]}\n"...)
 }
 
 // appendSecret appends a secret's metadata as encoding/json encodes

@@ -10,9 +10,10 @@ import (
 	"github.com/coffer-go/coffer"
 )
 
-// FuzzAppendSecret holds appendSecret and appendListing to encoding/json:
-// the same bytes for any strings (control characters, HTML, invalid UTF-8,
-// U+2028) and times, and an error exactly when encoding/json refuses.
+// FuzzAppendSecret holds appendSecret, appendListing and appendKeys to
+// encoding/json: the same bytes for any strings (control characters, HTML,
+// invalid UTF-8, U+2028) and times, and an error exactly when
+// encoding/json refuses.
 func FuzzAppendSecret(f *testing.F) {
 	now := time.Date(2026, 12, 2, 13, 20, 35, 69000000, time.UTC).UnixNano()
 	for _, seed := range []struct {
@@ -49,6 +50,14 @@ func FuzzAppendSecret(f *testing.F) {
 			}
 		}
 
+		wantKeys, err := marshal(keysResponse{Environment: by, Keys: []string{key, desc, by}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(wantKeys), string(appendKeys(nil, by, []string{key, desc, by}))); diff != "" {
+			t.Fatalf("appendKeys (-encoding/json +got):\n%s", diff)
+		}
+
 		list := []coffer.Secret{s, {Key: by, Description: key, CreatedBy: desc}}
 		out := listResponse{Environment: desc, Secrets: []secretJSON{toJSON(list[0]), toJSON(list[1])}}
 		want, wantErr = marshal(out)
@@ -76,6 +85,13 @@ func TestAppendListingEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("(-encoding/json +got):\n%s", diff)
+		t.Errorf("listing (-encoding/json +got):\n%s", diff)
+	}
+	want, err = marshal(keysResponse{Environment: "production", Keys: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(appendKeys(nil, "production", nil))); diff != "" {
+		t.Errorf("keys (-encoding/json +got):\n%s", diff)
 	}
 }
