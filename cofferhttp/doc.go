@@ -162,15 +162,15 @@
 //
 // # Shared reads
 //
-// Concurrent identical reads (the listing, the keys, one secret's
-// metadata, one value, an environ, a check) by one principal share one
-// store read, and its encoded answer — but a request is never answered by
-// a read that began before it arrived: it waits for the next read, which
-// starts when the current one ends. So each answer reflects every change completed before
+// Concurrent identical reads (the listing, the keys, one secret's metadata,
+// one value, an environ, a check) by one principal share one store read, and
+// its encoded answer — but a request is never answered by a read that began
+// before it arrived: it waits for the next read, which starts when the
+// current one ends. So each answer reflects every change completed before
 // its request came, as if it had read alone, while a burst of identical
-// reads (a fleet of programs starting together) costs the store two reads
-// at a time. The Manager audits the read it makes; each other request it
-// served is audited by the handler ("cofferhttp.shared_read", with the op,
+// reads (a fleet of programs starting together) costs the store two reads at
+// a time. The Manager audits the read it makes; each other request it served
+// is audited by the handler ("cofferhttp.shared_read", with the op,
 // environment, key and actor), so every request keeps one audit event: give
 // the handler (Options.AuditLog) and the Manager the same audit log.
 //
