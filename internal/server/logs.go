@@ -18,7 +18,8 @@ type Logs struct {
 	// HTTP is for net/http's own complaints (http.Server.ErrorLog): "log":"http".
 	HTTP *slog.Logger
 
-	buf *lineBuffer
+	buf   *lineBuffer
+	close sync.Once
 }
 
 // NewLogs returns the logs written to w. Close them to write the last
@@ -35,8 +36,12 @@ func NewLogs(w io.Writer) *Logs {
 	}
 }
 
-// Close writes the request lines still buffered.
-func (l *Logs) Close() error { return l.buf.Close() }
+// Close writes the request lines still buffered. Later calls do nothing.
+func (l *Logs) Close() error {
+	var err error
+	l.close.Do(func() { err = l.buf.Close() })
+	return err
+}
 
 // syncWriter serializes the writes of the logs' handlers, which lock only
 // themselves: a line of one never lands inside a line of another, whatever

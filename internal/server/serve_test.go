@@ -147,6 +147,9 @@ func TestLogs(t *testing.T) {
 	if err := logs.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if err := logs.Close(); err != nil { // a deferred Close after the first
+		t.Fatal(err)
+	}
 	pw.Close()
 	got = <-lines
 	delete(got, "time")
