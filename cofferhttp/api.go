@@ -87,11 +87,20 @@ func valueOf(value string, generate int) (coffer.Value, error) {
 	return v, nil
 }
 
-// listResponse is the body of GET /api/secrets.
+// listResponse is the body of GET /api/secrets, as appendListing writes it.
 type listResponse struct {
 	Environment string       `json:"environment"`
 	Secrets     []secretJSON `json:"secrets"`
 }
+
+// keysResponse is the body of GET /api/keys, as appendKeys writes it.
+type keysResponse struct {
+	Environment string   `json:"environment"`
+	Keys        []string `json:"keys"`
+}
+
+// secretSizeHint is about the size of a secret's metadata in JSON.
+const secretSizeHint = 320
 
 // secrets serves /api/secrets: GET lists, POST creates.
 func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -107,11 +116,7 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) 
 			if err != nil {
 				return nil, err
 			}
-			out := listResponse{Environment: env, Secrets: make([]secretJSON, 0, len(list))}
-			for _, s := range list {
-				out.Secrets = append(out.Secrets, toJSON(s))
-			}
-			return marshal(out)
+			return appendListing(make([]byte, 0, 64+secretSizeHint*len(list)), env, list)
 		})
 		if err != nil {
 			h.writeCofferError(w, r, err)
@@ -146,6 +151,34 @@ func (h *handler) secrets(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 }
 
+// keys serves GET /api/keys: the keys of an environment, sorted, and
+// nothing else (Manager.Keys). It is the listing for programs that need
+// only the names (completion, did-you-mean): it never reads a secret's
+// metadata, so it costs the store much less than GET /api/secrets, and its
+// answer is a fraction of the size. The same roles may use it.
+func (h *handler) keys(w http.ResponseWriter, r *http.Request, p *principal) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	m, env, ok := h.allow(w, r, p, actRead)
+	if !ok {
+		return
+	}
+	body, err := h.sharedRead(r.Context(), p, "keys", env, "", func(ctx context.Context) ([]byte, error) {
+		keys, err := m.Keys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return appendKeys(make([]byte, 0, 64+16*len(keys)), env, keys), nil
+	})
+	if err != nil {
+		h.writeCofferError(w, r, err)
+		return
+	}
+	writeBody(w, http.StatusOK, jsonType, body)
+}
+
 // secret serves /api/secrets/{key}: GET reads metadata, PATCH edits,
 // DELETE deletes.
 func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -161,7 +194,11 @@ func (h *handler) secret(w http.ResponseWriter, r *http.Request, p *principal) {
 			if err != nil {
 				return nil, err
 			}
-			return marshal(toJSON(s))
+			b, err := appendSecret(make([]byte, 0, secretSizeHint), s)
+			if err != nil {
+				return nil, err
+			}
+			return append(b, '\n'), nil
 		})
 		if err != nil {
 			h.writeCofferError(w, r, err)

@@ -103,6 +103,19 @@ func TestAPI(t *testing.T) {
 		{name: "list an unknown environment", req: request("GET", "/api/secrets?env=qa", "", bearer),
 			wantStatus: 400, wantBody: badEnv},
 
+		// GET /api/keys
+		{name: "keys of the default environment", req: request("GET", "/api/keys", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "development", "keys": arr{"DATABASE_URL"}}},
+		{name: "keys of production", req: request("GET", "/api/keys?env=production", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "production", "keys": arr{"STRIPE_API_KEY"}}},
+		{name: "keys of an empty environment", req: request("GET", "/api/keys?env=staging", "", bearer),
+			wantStatus: 200, wantBody: obj{"environment": "staging", "keys": arr{}}},
+		{name: "keys of an unknown environment", req: request("GET", "/api/keys?env=qa", "", bearer),
+			wantStatus: 400, wantBody: badEnv},
+		{name: "POST to the keys is not allowed", req: request("POST", "/api/keys", `{"key":"K","value":"v"}`, bearer),
+			wantStatus: 405, wantBody: errorBody(problem("", "method_not_allowed", "Method not allowed; use GET, HEAD")),
+			wantHeader: map[string]string{"Allow": "GET, HEAD"}},
+
 		// GET /api/secrets/{key}
 		{name: "get", req: request("GET", "/api/secrets/DATABASE_URL?env=development", "", bearer),
 			wantStatus: 200, wantBody: devDB},
@@ -217,7 +230,7 @@ func TestAPI(t *testing.T) {
 		{name: "DELETE on the collection is not allowed", req: request("DELETE", "/api/secrets", "", bearer),
 			wantStatus: 405, wantBody: errorBody(problem("", "method_not_allowed", "Method not allowed; use GET, HEAD, POST")),
 			wantHeader: map[string]string{"Allow": "GET, HEAD, POST"}},
-		{name: "an unknown endpoint", req: request("GET", "/api/keys", "", bearer),
+		{name: "an unknown endpoint", req: request("GET", "/api/names", "", bearer),
 			wantStatus: 404, wantBody: errorBody(problem("", "route_not_found", "No such API endpoint"))},
 	}
 	for _, tt := range tests {

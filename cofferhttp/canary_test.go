@@ -19,6 +19,8 @@ func canaryRequests(f *fixture, canary string, s, vs pageSession) []*http.Reques
 	reqs := []*http.Request{
 		request("POST", "/api/secrets", `{"key":"CANARY_KEY","value":"`+canary+`","description":"d"}`, bearer),
 		request("GET", "/api/secrets", "", bearer),
+		request("GET", "/api/keys", "", viewer),
+		request("GET", "/api/keys", "", reader), // forbidden
 		request("GET", "/api/secrets/CANARY_KEY", "", viewer),
 		request("POST", "/api/secrets", `{"key":"CANARY_KEY","value":"`+canary+`"}`, editor),         // duplicate
 		request("POST", "/api/secrets", `{"key":"bad key","value":"`+canary+`"}`, bearer),            // invalid key

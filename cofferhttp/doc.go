@@ -28,10 +28,12 @@
 //	reader   -                            -                                  yes
 //	admin    yes                          yes                                yes
 //
-// plus the Access panel (GET /api/access) for admins. Anything else answers
-// 403 forbidden and is audited. Tokens are kept only as SHA-256 hashes and
-// compared in constant time, each against every configured one; a token's
-// Name is the actor of its audit events and of CreatedBy and UpdatedBy.
+// plus the Access panel (GET /api/access) for admins; the keys listing
+// (GET /api/keys) is a listing, open to the roles that list. Anything else
+// answers 403 forbidden and is audited. Tokens are kept only as SHA-256
+// hashes and compared in constant time, each against every configured one;
+// a token's Name is the actor of its audit events and of CreatedBy and
+// UpdatedBy.
 //
 // # API
 //
@@ -41,6 +43,9 @@
 // answers 400 invalid_environment.
 //
 //	GET    /api/secrets                    200 {"environment", "secrets": [secret...]}, sorted by key
+//	GET    /api/keys                       200 {"environment", "keys": [key...]}, sorted: the names
+//	                                       only (Manager.Keys), for completion and did-you-mean;
+//	                                       the cheapest listing, never reading any metadata
 //	POST   /api/secrets                    201 secret, Location: /api/secrets/KEY?env=ENV
 //	                                       body {"key", "value" | "generate": N, "description"?, "type"?}
 //	GET    /api/secrets/{key}              200 secret
@@ -157,15 +162,15 @@
 //
 // # Shared reads
 //
-// Concurrent identical reads (the listing, one secret's metadata, one value,
-// an environ, a check) by one principal share one store read, and its
-// encoded answer — but a request is never answered by a read that began
+// Concurrent identical reads (the listing, the keys, one secret's metadata,
+// one value, an environ, a check) by one principal share one store read, and
+// its encoded answer — but a request is never answered by a read that began
 // before it arrived: it waits for the next read, which starts when the
 // current one ends. So each answer reflects every change completed before
 // its request came, as if it had read alone, while a burst of identical
-// reads (a fleet of programs starting together) costs the store two reads
-// at a time. The Manager audits the read it makes; each other request it
-// served is audited by the handler ("cofferhttp.shared_read", with the op,
+// reads (a fleet of programs starting together) costs the store two reads at
+// a time. The Manager audits the read it makes; each other request it served
+// is audited by the handler ("cofferhttp.shared_read", with the op,
 // environment, key and actor), so every request keeps one audit event: give
 // the handler (Options.AuditLog) and the Manager the same audit log.
 //

@@ -207,6 +207,7 @@ func NewHandler(m *coffer.Manager, opts *Options) (http.Handler, error) {
 	mux.HandleFunc("GET /favicon.svg", serveAsset("web/favicon.svg", "image/svg+xml"))
 	mux.HandleFunc("/api/session", h.session)
 	mux.HandleFunc("/api/secrets", h.authed(h.secrets))
+	mux.HandleFunc("/api/keys", h.authed(h.keys))
 	mux.HandleFunc("/api/secrets/{key}", h.authed(h.secret))
 	mux.HandleFunc("/api/secrets/{key}/value", h.authed(h.value))
 	mux.HandleFunc("/api/secrets/{key}/versions", h.authed(h.versions))

@@ -34,7 +34,7 @@ const (
 type action int
 
 const (
-	actRead   action = iota // metadata: list, get, versions, check
+	actRead   action = iota // metadata: list (and keys), get, versions, check
 	actWrite                // create, update, delete, rollback
 	actReveal               // a value, an environment's values
 	actAdmin                // the Access panel

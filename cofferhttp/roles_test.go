@@ -43,6 +43,7 @@ func matrixEndpoints() []matrixEndpoint {
 	}
 	eps := []matrixEndpoint{
 		{"list", "metadata", "GET", q("/api/secrets"), "", 200},
+		{"keys", "metadata", "GET", q("/api/keys"), "", 200},
 		{"get", "metadata", "GET", q("/api/secrets/DATABASE_URL"), "", 200},
 		{"create", "write", "POST", q("/api/secrets"), `{"key":"NEW_KEY","value":"new-value"}`, 201},
 		{"update", "write", "PATCH", q("/api/secrets/DATABASE_URL"), `{"value":"changed-value"}`, 200},

@@ -144,16 +144,16 @@ func TestReadGroupCancel(t *testing.T) {
 }
 
 // TestSharedReadsAudit sends many concurrent reads of one secret by one
-// reader and of the listing by one viewer: each request gets the right
-// answer, and each has exactly one audit event — the Manager's for the
-// reads it made, the handler's shared_read for the others.
+// reader and of the listing and the keys by one viewer: each request gets
+// the right answer, and each has exactly one audit event — the Manager's
+// for the reads it made, the handler's shared_read for the others.
 func TestSharedReadsAudit(t *testing.T) {
 	f := newFixture(t)
 	seedAll(f)
 	const n = 64
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(2)
+		wg.Add(3)
 		go func() {
 			defer wg.Done()
 			w := f.serve(request("GET", "/api/secrets/STRIPE_API_KEY/value?env=production", "", reader))
@@ -168,6 +168,13 @@ func TestSharedReadsAudit(t *testing.T) {
 				t.Errorf("list %d: %d %s", i, w.Code, w.Body)
 			}
 		}()
+		go func() {
+			defer wg.Done()
+			w := f.serve(request("GET", "/api/keys", "", viewer))
+			if w.Code != 200 || !strings.Contains(w.Body.String(), `"keys":["DATABASE_URL"]`) {
+				t.Errorf("keys %d: %d %s", i, w.Code, w.Body)
+			}
+		}()
 	}
 	wg.Wait()
 	count := map[string]int{}
@@ -177,14 +184,16 @@ func TestSharedReadsAudit(t *testing.T) {
 			count["reveal"]++
 		case e["msg"] == "coffer.list" && e["actor"] == "vera":
 			count["list"]++
+		case e["msg"] == "coffer.keys" && e["actor"] == "vera":
+			count["keys"]++
 		case e["msg"] == "cofferhttp.shared_read":
 			count[e["op"].(string)]++
 		}
 	}
-	if diff := cmp.Diff(map[string]int{"reveal": n, "list": n}, count); diff != "" {
+	if diff := cmp.Diff(map[string]int{"reveal": n, "list": n, "keys": n}, count); diff != "" {
 		t.Errorf("audit events per op, the Manager's and shared ones together (-want +got):\n%s", diff)
 	}
-	t.Logf("shared reads: %d of %d", strings.Count(f.audit.String(), "cofferhttp.shared_read"), 2*n)
+	t.Logf("shared reads: %d of %d", strings.Count(f.audit.String(), "cofferhttp.shared_read"), 3*n)
 }
 
 // TestSharedReadsPerPrincipal checks that two principals never share a

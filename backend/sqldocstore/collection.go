@@ -36,7 +36,8 @@ type collection struct {
 	keyFunc  func(docstore.Document) any
 	revField string
 	ownsDB   bool
-	stmts    stmtCache // for actions outside transactions
+	stmts    stmtCache       // for actions outside transactions, and queries
+	indexed  map[string]bool // the top-level fields Options.Indexes index
 
 	// On SQLite, writers of this process queue on wlock (shared by every
 	// collection of the process on the same file) before they write; see
@@ -107,6 +108,12 @@ func newCollection(ctx context.Context, db *sql.DB, d Dialect, table, keyField s
 			}
 		}
 		stmts = append(stmts, d.createIndexSQL(table, ix))
+		for _, f := range ix {
+			if c.indexed == nil {
+				c.indexed = map[string]bool{}
+			}
+			c.indexed[f] = true
+		}
 	}
 	if d == SQLite {
 		l, release, err := acquireWriteLock(ctx, db)

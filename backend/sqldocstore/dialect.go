@@ -222,6 +222,14 @@ func (b *sqlBuilder) jsonArg(text string) string {
 
 func (b *sqlBuilder) String() string { return b.b.String() }
 
+// plainText is the SQLite condition that e, a json_extract of one path, is
+// text that cannot be an array's or an object's JSON text, so the value is
+// a string: json_extract answers the text of strings and the JSON text of
+// arrays and objects alike.
+func plainText(e string) string {
+	return "typeof(" + e + ") = 'text' AND substr(" + e + ", 1, 1) NOT IN ('{', '[')"
+}
+
 // compare writes a condition that holds exactly when the value at fp has
 // the same kind as v (string, number, bool or time) and compares to it
 // with op (=, <, <=, >, >=). It reports false when SQL cannot state the
@@ -233,7 +241,7 @@ func (b *sqlBuilder) compare(fp []string, op string, v any) bool {
 		if !plainString(v) {
 			return false
 		}
-		b.w("(", d.isString(fp), " AND ", d.stringExpr(fp), " ", op, " ", b.arg(v), ")")
+		b.compareString(fp, op, v)
 	case int64:
 		if d == PostgreSQL {
 			b.w("(", d.isNumber(fp), " AND ", d.jsonExpr(fp), " ", op, " ", b.jsonArg(strconv.FormatInt(v, 10)), ")")
@@ -256,12 +264,29 @@ func (b *sqlBuilder) compare(fp []string, op string, v any) bool {
 			b.w("(", d.typeExpr(fp), " = '", strconv.FormatBool(v), "')")
 		}
 	case time.Time:
-		tp := append(fp[:len(fp):len(fp)], "$t")
-		b.w("(", d.isString(tp), " AND ", d.stringExpr(tp), " ", op, " ", b.arg(formatTime(v)), ")")
+		b.compareString(append(fp[:len(fp):len(fp)], "$t"), op, formatTime(v))
 	default:
 		return false
 	}
 	return true
+}
+
+// compareString writes the condition that the value at fp is a string
+// and compares to v with op. On SQLite the type is first judged from the
+// value itself, json_extract(document, path): text that cannot be an
+// array's or an object's is a string. That expression is what an index on
+// the field holds, so when SQLite reads such an index it takes the value
+// from there and this condition never parses the document; only text
+// starting with "{" or "[" asks json_type.
+func (b *sqlBuilder) compareString(fp []string, op, v string) {
+	d := b.d
+	if d == PostgreSQL {
+		b.w("(", d.isString(fp), " AND ", d.stringExpr(fp), " ", op, " ", b.arg(v), ")")
+		return
+	}
+	e := d.scalarExpr(fp)
+	b.w("(typeof(", e, ") = 'text' AND ", e, " ", op, " ", b.arg(v),
+		" AND (substr(", e, ", 1, 1) NOT IN ('{', '[') OR ", d.isString(fp), "))")
 }
 
 // orderExprs returns the ORDER BY terms for a top-level field. kind is the

@@ -46,7 +46,11 @@
 // times, at any field path through maps, become SQL conditions
 // (json_extract on SQLite, -> and ->> on PostgreSQL). Each condition also
 // checks the JSON type, so a filter never matches a value of another kind,
-// and strings compare bytewise as in Go (COLLATE "C" on PostgreSQL). A
+// and strings compare bytewise as in Go (COLLATE "C" on PostgreSQL). On
+// SQLite a string condition judges the type from json_extract's own text
+// first (text not starting with "{" or "[" is a string; only other text
+// asks json_type), so where SQLite reads that text from an index it never
+// parses the document. A
 // missing or null field matches no filter, not even not-in. A filter looks
 // at the field's own value, never inside arrays. Filters SQL cannot state
 // exactly (a string operand that is not valid UTF-8 or holds NUL, an
@@ -56,8 +60,15 @@
 // offsets. OrderBy runs
 // in SQL; values of different kinds sort by kind. Field paths passed to
 // Query.Get or Collection.Get are picked out in SQL (one JSON array per
-// row), so fields not asked for never leave the database. Query.Plan
-// returns the SQL that runs and anything done in Go after it.
+// row), so fields not asked for never leave the database. On SQLite a
+// projection onto nothing but the key field and indexed top-level fields
+// reads them as columns of their own: the key from the id column, an
+// indexed field's json_extract text (from the index, when SQLite reads it)
+// and, only for a value that is not a string, its JSON text; so the
+// query's plan reads no document text when the index serves it. Query.Plan
+// returns the SQL that runs and anything done in Go after it. Queries run
+// as prepared statements, kept per collection like those of single
+// actions.
 //
 // A value stored in tagged form (a string that is not valid UTF-8 or holds
 // NUL, a NaN or infinite float) is seen only by filters that run in Go; SQL
@@ -71,15 +82,20 @@
 // (document->>'F') COLLATE "C" on PostgreSQL, the very expressions queries
 // on strings use. With an index on (Scope, Key), the query
 // Where("Scope", "=", s).Where("Key", ">", "").OrderBy("Key", asc) reads
-// the index in key order without sorting. On SQLite its plan reads
+// the index in key order without sorting. On SQLite, Get("ID", "Key") of
+// that query (with key field ID) runs, with E standing for
+// json_extract(document, '$."Key"') and S for json_extract(document,
+// '$."Scope"'),
 //
-//	SELECT revision, json_extract(document, '$."ID"', '$."Key"') FROM "secrets"
-//	WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?)
-//	AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?)
-//	ORDER BY json_extract(document, '$."Key"') ASC
+//	SELECT revision, id, E, CASE WHEN typeof(E) = 'text' AND substr(E, 1, 1) NOT IN ('{', '[')
+//	  THEN NULL ELSE document -> '$."Key"' END FROM "secrets"
+//	WHERE (typeof(S) = 'text' AND S = ? AND (substr(S, 1, 1) NOT IN ('{', '[') OR json_type(document, '$."Scope"') = 'text'))
+//	AND (typeof(E) = 'text' AND E > ? AND (substr(E, 1, 1) NOT IN ('{', '[') OR json_type(document, '$."Key"') = 'text'))
+//	ORDER BY E ASC
 //
-// and SQLite's EXPLAIN QUERY PLAN answers "SEARCH secrets USING INDEX
-// secrets_Scope_Key_idx (<expr>=? AND <expr>>?)", with no sort step.
+// SQLite's EXPLAIN QUERY PLAN answers "SEARCH secrets USING INDEX
+// secrets_Scope_Key_idx (<expr>=? AND <expr>>?)", with no sort step, and
+// SQLite takes S and E from the index: no document is parsed.
 //
 // # SQLite durability and concurrency
 //

@@ -61,7 +61,7 @@ func Example() {
 		fmt.Println(s.Key)
 	}
 	// Output:
-	// SELECT revision, json_extract(document, '$."ID"', '$."Key"') FROM "secrets" WHERE (json_type(document, '$."Scope"') = 'text' AND json_extract(document, '$."Scope"') = ?) AND (json_type(document, '$."Key"') = 'text' AND json_extract(document, '$."Key"') > ?) ORDER BY json_extract(document, '$."Key"') ASC
+	// SELECT revision, id, json_extract(document, '$."Key"'), CASE WHEN typeof(json_extract(document, '$."Key"')) = 'text' AND substr(json_extract(document, '$."Key"'), 1, 1) NOT IN ('{', '[') THEN NULL ELSE document -> '$."Key"' END FROM "secrets" WHERE (typeof(json_extract(document, '$."Scope"')) = 'text' AND json_extract(document, '$."Scope"') = ? AND (substr(json_extract(document, '$."Scope"'), 1, 1) NOT IN ('{', '[') OR json_type(document, '$."Scope"') = 'text')) AND (typeof(json_extract(document, '$."Key"')) = 'text' AND json_extract(document, '$."Key"') > ? AND (substr(json_extract(document, '$."Key"'), 1, 1) NOT IN ('{', '[') OR json_type(document, '$."Key"') = 'text')) ORDER BY json_extract(document, '$."Key"') ASC
 	// A_KEY
 	// B_TOKEN
 }

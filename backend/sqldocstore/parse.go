@@ -39,8 +39,12 @@ func parseDoc(data []byte) (map[string]any, error) {
 }
 
 // parseValue parses the stored JSON text of one value.
-func parseValue(data []byte) (any, error) {
-	p := parser{data: data}
+func parseValue(data []byte) (any, error) { return parseValueHint(data, 0) }
+
+// parseValueHint is parseValue for text that is likely an array of n
+// values (a projection's), which it allocates at once.
+func parseValueHint(data []byte, n int) (any, error) {
+	p := parser{data: data, hint: n}
 	p.space()
 	v, err := p.value(0)
 	if err != nil {
@@ -60,6 +64,7 @@ func corrupt(format string, args ...any) error {
 type parser struct {
 	data []byte
 	pos  int
+	hint int // the capacity of the outermost array
 }
 
 func (p *parser) space() {
@@ -284,7 +289,12 @@ func (p *parser) array(depth int) (any, error) {
 		return nil, corrupt("nested too deeply")
 	}
 	p.pos++ // '['
-	out := []any{}
+	var out []any
+	if depth == 1 && p.hint > 0 {
+		out = make([]any, 0, p.hint)
+	} else {
+		out = []any{}
+	}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
@@ -314,18 +324,22 @@ func (p *parser) array(depth int) (any, error) {
 }
 
 // object reads an object: a tagged value when a key starts with a single
-// "$", else a map whose keys lose one "$" of a leading "$$".
+// "$", else a map whose keys lose one "$" of a leading "$$". A tagged value
+// (a time, bytes) is read without a map of its own: while every key so far
+// is a tag, the members wait in a tagMembers.
 func (p *parser) object(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, corrupt("nested too deeply")
 	}
 	p.pos++ // '{'
-	m := map[string]any{}
+	// m stays nil while every member is a tag, kept in tags.
+	var m map[string]any
+	var tags tagMembers
 	tagged, escaped := false, false
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		return m, nil
+		return map[string]any{}, nil
 	}
 	for {
 		p.space()
@@ -336,11 +350,12 @@ func (p *parser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		isTag := false
 		if strings.HasPrefix(k, "$") {
 			if strings.HasPrefix(k, "$$") {
 				escaped = true
 			} else {
-				tagged = true
+				tagged, isTag = true, true
 			}
 		}
 		p.space()
@@ -353,7 +368,15 @@ func (p *parser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[k] = v
+		if m == nil && !(isTag && tags.set(k, v)) {
+			m = make(map[string]any, tags.n+1)
+			for i := range tags.n {
+				m[tags.keys[i]] = tags.vals[i]
+			}
+		}
+		if m != nil {
+			m[k] = v
+		}
 		p.space()
 		if p.pos >= len(p.data) {
 			return nil, p.errorf("',' or '}'")
@@ -369,8 +392,17 @@ func (p *parser) object(depth int) (any, error) {
 		break
 	}
 	switch {
+	case m == nil:
+		return fromTag(&tags)
 	case tagged:
-		return fromTag(m)
+		// A tag among other keys: no tagged value has more than two.
+		var t tagMembers
+		for k, v := range m {
+			if !t.set(k, v) {
+				return nil, corrupt("unknown tagged value")
+			}
+		}
+		return fromTag(&t)
 	case escaped:
 		out := make(map[string]any, len(m))
 		for k, v := range m {
@@ -381,16 +413,50 @@ func (p *parser) object(depth int) (any, error) {
 	return m, nil
 }
 
+// tagMembers are the members of a tagged object, which has one or two
+// distinct keys; the last of duplicate keys wins, as in a map.
+type tagMembers struct {
+	keys [2]string
+	vals [2]any
+	n    int
+}
+
+// set adds a member, or reports false when it would be a third key.
+func (t *tagMembers) set(k string, v any) bool {
+	for i := range t.n {
+		if t.keys[i] == k {
+			t.vals[i] = v
+			return true
+		}
+	}
+	if t.n == len(t.keys) {
+		return false
+	}
+	t.keys[t.n], t.vals[t.n] = k, v
+	t.n++
+	return true
+}
+
+// get returns the value of key k, or nil.
+func (t *tagMembers) get(k string) any {
+	for i := range t.n {
+		if t.keys[i] == k {
+			return t.vals[i]
+		}
+	}
+	return nil
+}
+
 // fromTag reads a tagged object back into the Go value it stands for. Its
 // members have been read like any other values: "$z" must have been an
 // integer literal.
-func fromTag(m map[string]any) (any, error) {
+func fromTag(t *tagMembers) (any, error) {
 	str := func(k string) (string, bool) {
-		s, ok := m[k].(string)
+		s, ok := t.get(k).(string)
 		return s, ok
 	}
 	switch {
-	case len(m) == 1 && m["$b"] != nil:
+	case t.n == 1 && t.get("$b") != nil:
 		s, ok := str("$b")
 		if !ok {
 			return nil, corrupt("$b is not a string")
@@ -400,7 +466,7 @@ func fromTag(m map[string]any) (any, error) {
 			return nil, corrupt("$b: %v", err)
 		}
 		return b, nil
-	case len(m) == 1 && m["$s"] != nil:
+	case t.n == 1 && t.get("$s") != nil:
 		s, ok := str("$s")
 		if !ok {
 			return nil, corrupt("$s is not a string")
@@ -410,7 +476,7 @@ func fromTag(m map[string]any) (any, error) {
 			return nil, corrupt("$s: %v", err)
 		}
 		return string(b), nil
-	case len(m) == 1 && m["$f"] != nil:
+	case t.n == 1 && t.get("$f") != nil:
 		s, _ := str("$f")
 		switch s {
 		case "NaN":
@@ -421,23 +487,23 @@ func fromTag(m map[string]any) (any, error) {
 			return math.Inf(-1), nil
 		}
 		return nil, corrupt("$f: unknown value")
-	case len(m) == 2 && m["$t"] != nil && m["$z"] != nil:
+	case t.n == 2 && t.get("$t") != nil && t.get("$z") != nil:
 		s, ok := str("$t")
 		if !ok {
 			return nil, corrupt("$t is not a string")
 		}
-		t, err := parseTime(s)
+		tm, err := parseTime(s)
 		if err != nil {
 			return nil, corrupt("$t: %v", err)
 		}
-		off, ok := m["$z"].(int64)
+		off, ok := t.get("$z").(int64)
 		if !ok || off < -24*3600 || off > 24*3600 {
 			return nil, corrupt("$z is not a UTC offset")
 		}
 		if off == 0 {
-			return t, nil
+			return tm, nil
 		}
-		return t.In(time.FixedZone("", int(off))), nil
+		return tm.In(time.FixedZone("", int(off))), nil
 	}
 	return nil, corrupt("unknown tagged value")
 }

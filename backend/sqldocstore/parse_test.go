@@ -185,6 +185,14 @@ func FuzzParseMatchesEncodingJSON(f *testing.F) {
 		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 			t.Fatalf("%q (-old +new):\n%s", data, diff)
 		}
+		// A projection's size hint changes nothing but the allocation.
+		hinted, err := parseValueHint(data, 3)
+		if err != nil {
+			t.Fatalf("parseValueHint(%q): %v", data, err)
+		}
+		if diff := cmp.Diff(got, hinted, cmpOpts); diff != "" {
+			t.Fatalf("%q (-parseValue +parseValueHint):\n%s", data, diff)
+		}
 	})
 }
 

@@ -27,6 +27,16 @@ type selection struct {
 	inSQL   bool       // paths are picked in SQL, into one JSON array
 	flat    bool       // every path is a top-level field
 	withRev bool       // set the revision field in the result
+	// byColumn (SQLite): every path is the key field or an indexed
+	// top-level field, so each is read as columns of its own, the key from
+	// the id column and the others from the index SQLite reads, and the
+	// document is not parsed at all (see columns).
+	byColumn bool
+	// scanColumns' destinations, reused row after row.
+	dest  []any
+	rev   sql.NullInt64
+	strs  []sql.NullString
+	texts []sql.RawBytes
 }
 
 func newSelection(c *collection, fps [][]string, needFull bool) *selection {
@@ -48,6 +58,7 @@ func newSelection(c *collection, fps [][]string, needFull bool) *selection {
 	}
 	s.inSQL = !needFull
 	s.flat = true
+	s.byColumn = c.d == SQLite
 	for _, fp := range s.paths {
 		if !c.d.pathOK(escapePath(fp)) {
 			s.inSQL = false
@@ -55,8 +66,18 @@ func newSelection(c *collection, fps [][]string, needFull bool) *selection {
 		if len(fp) > 1 {
 			s.flat = false
 		}
+		if len(fp) > 1 || !c.isKeyField(fp) && !c.indexed[fp[0]] {
+			s.byColumn = false
+		}
 	}
+	s.byColumn = s.byColumn && s.inSQL
 	return s
+}
+
+// isKeyField reports whether fp is the key field, whose value is the id
+// column's.
+func (c *collection) isKeyField(fp []string) bool {
+	return c.keyField != "" && driver.FieldPathEqualsField(fp, c.keyField)
 }
 
 func escapePath(fp []string) []string {
@@ -71,6 +92,25 @@ func escapePath(fp []string) []string {
 func (s *selection) columns(b *sqlBuilder) {
 	if s.paths == nil || !s.inSQL {
 		b.w(", ", colDoc)
+		return
+	}
+	if s.byColumn {
+		// The key is the id column. An indexed field F is E =
+		// json_extract(document, '$."F"'), which SQLite reads from the
+		// index instead of the document when it reads that index: a
+		// string's text, a number, or NULL, but also the JSON text of an
+		// array or an object. So a second column, NULL when E is text that
+		// cannot be an array's or an object's, gives the value as JSON
+		// text (document -> '$."F"') in every other case; only then is the
+		// document parsed.
+		for _, fp := range s.paths {
+			if s.c.isKeyField(fp) {
+				b.w(", ", colID)
+				continue
+			}
+			e, path := s.c.d.scalarExpr(fp), sqlitePath(escapePath(fp))
+			b.w(", ", e, ", CASE WHEN ", plainText(e), " THEN NULL ELSE ", colDoc, " -> ", path, " END")
+		}
 		return
 	}
 	// One JSON array of the picked values per row: one column to scan and
@@ -112,6 +152,9 @@ type row struct {
 // scan reads one row. The text is parsed where the driver holds it
 // (sql.RawBytes): the tree copies what it keeps.
 func (s *selection) scan(rows *sql.Rows) (row, error) {
+	if s.byColumn {
+		return s.scanColumns(rows)
+	}
 	var r row
 	var text sql.RawBytes
 	if err := rows.Scan(&r.rev, &text); err != nil {
@@ -122,7 +165,7 @@ func (s *selection) scan(rows *sql.Rows) (row, error) {
 		r.m = m
 		return r, err
 	}
-	v, err := parseValue(text)
+	v, err := parseValueHint(text, len(s.paths))
 	if err != nil {
 		return row{}, err
 	}
@@ -131,6 +174,40 @@ func (s *selection) scan(rows *sql.Rows) (row, error) {
 		return row{}, corrupt("projection is not an array of %d values", len(s.paths))
 	}
 	r.vals = vals
+	return r, nil
+}
+
+// scanColumns reads a row of a byColumn selection: per path, the id
+// column, or an indexed field's text (a string, or NULL when missing) and
+// its JSON text when it is not a string.
+func (s *selection) scanColumns(rows *sql.Rows) (row, error) {
+	if s.dest == nil {
+		s.strs = make([]sql.NullString, len(s.paths))
+		s.texts = make([]sql.RawBytes, len(s.paths))
+		s.dest = append(make([]any, 0, 1+2*len(s.paths)), &s.rev)
+		for i, fp := range s.paths {
+			s.dest = append(s.dest, &s.strs[i])
+			if !s.c.isKeyField(fp) {
+				s.dest = append(s.dest, &s.texts[i])
+			}
+		}
+	}
+	if err := rows.Scan(s.dest...); err != nil {
+		return row{}, err
+	}
+	r := row{vals: make([]any, len(s.paths)), rev: s.rev}
+	for i := range s.paths {
+		switch {
+		case s.texts[i] != nil:
+			v, err := parseValue(s.texts[i])
+			if err != nil {
+				return row{}, err
+			}
+			r.vals[i] = v
+		case s.strs[i].Valid:
+			r.vals[i] = s.strs[i].String
+		}
+	}
 	return r, nil
 }
 
@@ -417,7 +494,7 @@ func (c *collection) RunGetQuery(ctx context.Context, q *driver.Query) (driver.D
 			return nil, err
 		}
 	}
-	rows, err := c.db.QueryContext(ctx, p.sql, p.args...)
+	rows, err := c.stmts.QueryContext(ctx, p.sql, p.args...)
 	if err != nil {
 		return nil, err
 	}

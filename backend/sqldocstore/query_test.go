@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -385,4 +386,155 @@ func explain(t *testing.T, db *sql.DB, d Dialect, p *queryPlan) string {
 		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// jsonTextDocs hold, in field v, values whose json_extract text is alike:
+// objects and arrays, and strings spelling the same JSON text or starting
+// with "{" or "[", besides the kinds of mixedDocs.
+func jsonTextDocs() []map[string]any {
+	docs := mixedDocs()
+	for i, v := range []any{
+		`{"x":"a"}`, `["a"]`, "{", "[", "{z", "[[", "]", "}", []any{"a"}, []any{}, map[string]any{},
+		map[string]any{"x": map[string]any{"y": []any{int64(1), "b"}}}, `{"x":{"y":[1,"b"]}}`,
+		uint64(1) << 63, "\x00{", []byte("{b}"),
+	} {
+		docs = append(docs, map[string]any{"name": fmt.Sprintf("j%02d", i), "v": v})
+	}
+	return docs
+}
+
+// TestStringFiltersOnJSONText: on SQLite a string filter judges the type
+// from json_extract's text, asking json_type only when that text starts
+// with "{" or "["; with and without an index on the field (where SQLite
+// takes the text from the index), a string filter matches exactly the
+// strings memdocstore matches, never an array or an object of the same
+// JSON text.
+func TestStringFiltersOnJSONText(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *sql.DB, d Dialect) {
+		ctx := context.Background()
+		mem, err := memdocstore.OpenCollection("name", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { mem.Close() })
+		// Every document goes to SQL; memdocstore gets those whose value
+		// the two judge alike: it looks inside arrays, and sees strings
+		// stored tagged, which SQL filters never match (see the package
+		// doc). So neither may ever match here (not-in, which matches
+		// them, is TestQueriesMatchMemdocstore's).
+		docs := jsonTextDocs()
+		for _, doc := range docs {
+			if s, ok := doc["v"].(string); ok && !plainString(s) {
+				continue
+			}
+			if _, ok := doc["v"].([]any); ok {
+				continue
+			}
+			if err := mem.Put(ctx, doc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, indexes := range [][][]string{nil, {{"v"}}} {
+			coll, err := OpenCollection(ctx, db, d, freshTable(), "name", &Options{Indexes: indexes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { coll.Close() })
+			for _, doc := range docs {
+				if err := coll.Put(ctx, doc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, x := range []string{`{"x":"a"}`, `["a"]`, `{"x":{"y":[1,"b"]}}`, "{", "[", "", "a", "{z", "}"} {
+				for _, op := range []string{"=", "<", "<=", ">", ">="} {
+					check(t, coll.Query().Where("v", op, x), mem.Query().Where("v", op, x))
+				}
+				check(t, coll.Query().Where("v", "in", []any{x, "a"}), mem.Query().Where("v", "in", []any{x, "a"}))
+			}
+		}
+	})
+}
+
+// TestProjectionByColumn: on SQLite a projection onto the key field and
+// indexed fields reads the id column and the index's value, parsing the
+// document only for a value that is not a string; it reads every kind of
+// value exactly as the projection through one JSON array does (the same
+// table opened without the index), on queries and on Get.
+func TestProjectionByColumn(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenSQLite(filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	table := freshTable()
+	indexed, err := OpenCollection(ctx, db, SQLite, table, "name", &Options{Indexes: [][]string{{"v"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { indexed.Close() })
+	plain, err := OpenCollection(ctx, db, SQLite, table, "name", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	docs := jsonTextDocs()
+	docs = append(docs, map[string]any{"name": "tagged", "v": "\xff{"}, map[string]any{"name": "null", "v": nil},
+		map[string]any{"name": "nan", "v": math.NaN()})
+	for _, doc := range docs {
+		if err := indexed.Put(ctx, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	read := func(q *docstore.Query, fields ...docstore.FieldPath) []map[string]any {
+		t.Helper()
+		it := q.Get(ctx, fields...)
+		defer it.Stop()
+		var out []map[string]any
+		for {
+			m := map[string]any{}
+			err := it.Next(ctx, m)
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+	}
+	for _, fields := range [][]docstore.FieldPath{{"name", "v"}, {"v"}, {"name"}, {"v", "DocstoreRevision"}} {
+		q := func(c *docstore.Collection) *docstore.Query { return c.Query().OrderBy("name", docstore.Ascending) }
+		plan, err := q(indexed).Plan(fields...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sel, _, _ := strings.Cut(plan, " FROM "); !strings.Contains(sel, ", id") || strings.Contains(sel, `"name"`) {
+			t.Errorf("plan %q should read the key from the id column", plan)
+		}
+		byColumn := strings.Contains(plan, "CASE WHEN")
+		if byColumn != slices.Contains(fields, "v") {
+			t.Errorf("plan %q: by column = %v", plan, byColumn)
+		}
+		want, got := read(q(plain), fields...), read(q(indexed), fields...)
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			t.Errorf("fields %v (-one JSON array +by column):\n%s", fields, diff)
+		}
+		if len(got) != len(docs) {
+			t.Errorf("fields %v: %d documents, want %d", fields, len(got), len(docs))
+		}
+		for _, doc := range docs {
+			want, got := map[string]any{"name": doc["name"]}, map[string]any{"name": doc["name"]}
+			if err := plain.Get(ctx, want, fields...); err != nil {
+				t.Fatal(err)
+			}
+			if err := indexed.Get(ctx, got, fields...); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+				t.Errorf("Get %v of %v (-one JSON array +by column):\n%s", fields, doc["name"], diff)
+			}
+		}
+	}
 }
