@@ -172,9 +172,20 @@ func TestCheckNaming(t *testing.T) {
 	}, w.check(t, nil))
 }
 
+// TestCheckSimilarKey runs twice: with Check's hashes of the folded keys,
+// and with every fold's hash the same, where only the folds themselves
+// tell the groups apart.
 func TestCheckSimilarKey(t *testing.T) {
+	t.Run("hashed", testCheckSimilarKey)
+	t.Run("every hash colliding", func(t *testing.T) {
+		defer coffer.SetFoldHashCollide()()
+		testCheckSimilarKey(t)
+	})
+}
+
+func testCheckSimilarKey(t *testing.T) {
 	w := newWorld(t)
-	for _, key := range []string{"DATABASE_URL", "DATABASEURL", "database_url", "DATA_BASE", "REDIS_URL"} {
+	for _, key := range []string{"DATABASE_URL", "DATABASEURL", "database_url", "DATA_BASE", "REDIS_URL", "Redis_Url2", "REDIS_URL_2"} {
 		w.put(t, "production", 0, coffer.NewSecret{Key: key, Value: generate(t), Description: "d"})
 	}
 	// The same fold in another environment is not similar: it is the
@@ -184,6 +195,8 @@ func TestCheckSimilarKey(t *testing.T) {
 	diffFindings(t, []coffer.Finding{
 		{Kind: coffer.FindingSimilarKey, Environment: "production", Key: "DATABASEURL", Message: "differs from DATABASE_URL, database_url only in case or underscores; a program asking for one does not get the other: keep one and delete the rest"},
 		{Kind: coffer.FindingSimilarKey, Environment: "production", Key: "DATABASE_URL", Message: "differs from DATABASEURL, database_url only in case or underscores; a program asking for one does not get the other: keep one and delete the rest"},
+		{Kind: coffer.FindingSimilarKey, Environment: "production", Key: "REDIS_URL_2", Message: "differs from Redis_Url2 only in case or underscores; a program asking for one does not get the other: keep one and delete the rest"},
+		{Kind: coffer.FindingSimilarKey, Environment: "production", Key: "Redis_Url2", Message: "differs from REDIS_URL_2 only in case or underscores; a program asking for one does not get the other: keep one and delete the rest"},
 		{Kind: coffer.FindingSimilarKey, Environment: "production", Key: "database_url", Message: "differs from DATABASEURL, DATABASE_URL only in case or underscores; a program asking for one does not get the other: keep one and delete the rest"},
 	}, got)
 }

@@ -1,8 +1,17 @@
 package coffer
 
+import "hash/maphash"
+
 // SetResealBeforeWrite makes Reseal call f between each batch's read and its
 // write, until the returned function is called.
 func SetResealBeforeWrite(f func()) (restore func()) {
 	resealBeforeWrite = f
 	return func() { resealBeforeWrite = nil }
+}
+
+// SetFoldHashCollide makes Check hash every key's fold to one value, as if
+// every fold collided, until the returned function is called.
+func SetFoldHashCollide() (restore func()) {
+	foldHashFunc = func(maphash.Seed, string) uint64 { return 0 }
+	return func() { foldHashFunc = foldHash }
 }

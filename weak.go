@@ -48,7 +48,7 @@ func weakness(v []byte) string {
 	switch {
 	case isCommonPassword(low, buf[len(v):]):
 		return weakCommon
-	case variety(v, low) < minVarietyBits:
+	case varietyUpTo(v, low, minVarietyBits) < minVarietyBits:
 		return weakVariety
 	}
 	return ""
@@ -129,6 +129,13 @@ func period(v []byte) int {
 // words.
 // low is v lower-cased.
 func variety(v []byte, low []byte) float64 {
+	return varietyUpTo(v, low, math.Inf(1))
+}
+
+// varietyUpTo is variety, but stops counting once the estimate reaches
+// limit: it returns the variety when that is under limit, else a figure of
+// at least limit.
+func varietyUpTo(v []byte, low []byte, limit float64) float64 {
 	unit := low[:period(low)]
 	raw := v[:len(unit)]
 	var seen [256]bool
@@ -164,8 +171,9 @@ func variety(v []byte, low []byte) float64 {
 			class += c.size
 		}
 	}
+	bits := math.Log2(float64(class))
 	tokens := 0
-	for i := 0; i < len(unit); {
+	for i := 0; i < len(unit) && float64(tokens)*bits < limit; {
 		j := i + 1
 		if j < len(unit) {
 			if s := step(unit[i], unit[j]); s != noStep {
@@ -182,7 +190,7 @@ func variety(v []byte, low []byte) float64 {
 		tokens++
 		i++
 	}
-	return float64(tokens) * math.Log2(float64(class))
+	return float64(tokens) * bits
 }
 
 // maxFewDistinct is the most distinct bytes a plainly low-variety value

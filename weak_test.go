@@ -104,6 +104,18 @@ func FuzzWeakness(f *testing.F) {
 		if b := varietyOf(v); b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
 			t.Fatalf("variety = %v", b)
 		}
+		// The early stop changes no verdict: under a limit exactly when
+		// the whole count is.
+		low := make([]byte, len(v))
+		for i, c := range v {
+			low[i] = lower[c]
+		}
+		full := variety(v, low)
+		for _, limit := range []float64{0, 1, 7, minVarietyBits, 100, 1000} {
+			if up := varietyUpTo(v, low, limit); (up < limit) != (full < limit) || (full < limit && up != full) {
+				t.Fatalf("varietyUpTo(limit %v) = %v, variety = %v", limit, up, full)
+			}
+		}
 		if again := weakness(append([]byte(nil), v...)); again != got {
 			t.Fatalf("weakness changed its answer: %q then %q", got, again)
 		}

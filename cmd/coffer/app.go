@@ -158,6 +158,7 @@ Usage: coffer [--store URL] [--project NAME] [--env NAME] COMMAND [ARGS]
   rotate-key        seal new values under a new data key
   reseal            re-seal every secret under the newest data key
   change-keeper     move the keyring to the keeper in COFFER_NEW_KEEPER_URL (or stdin)
+  serve             serve the Secrets page and API on 127.0.0.1:8080 (tokens: help serve)
   completion SHELL  print a shell completion script (bash, zsh, fish, powershell)
 
 Environment: COFFER_STORE_URL, COFFER_PROJECT, COFFER_ENV, and COFFER_KEEPER_URL (never a flag).
@@ -198,6 +199,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.historyCommand(), a.rollbackCommand(),
 		a.importCommand(), a.exportCommand(), a.runCommand(), a.checkCommand(),
 		a.rotateKeyCommand(), a.resealCommand(), a.changeKeeperCommand(),
+		a.serveCommand(),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -82,9 +83,10 @@ func defaultDir() (string, error) {
 	return filepath.Join(dir, "coffer"), nil
 }
 
-// open opens the configured Manager. With the default setup it first makes
-// the store's directory and key file when they are missing, and says so.
-func (a *app) open(ctx context.Context) (*coffer.Manager, error) {
+// open opens the configured Manager, with audit events to auditLog (nil:
+// none). With the default setup it first makes the store's directory and
+// key file when they are missing, and says so.
+func (a *app) open(ctx context.Context, auditLog *slog.Logger) (*coffer.Manager, error) {
 	c, err := a.config()
 	if err != nil {
 		return nil, err
@@ -94,7 +96,7 @@ func (a *app) open(ctx context.Context) (*coffer.Manager, error) {
 			return nil, err
 		}
 	}
-	return coffer.Open(ctx, c.storeURL, c.keeperURL, &coffer.Options{Project: c.project, Environment: c.env})
+	return coffer.Open(ctx, c.storeURL, c.keeperURL, &coffer.Options{Project: c.project, Environment: c.env, AuditLog: auditLog})
 }
 
 // defaultKeeper returns the keeper URL of the key file beside the default

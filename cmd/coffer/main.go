@@ -19,6 +19,11 @@
 // newline removed from a pipe), from --generate N, or from --file PATH.
 // Only reveal and export print values; no message or error holds one.
 //
+// coffer serve runs the Secrets page and its API (package cofferhttp) over the
+// same store, on 127.0.0.1:8080 by default, with access tokens from
+// COFFER_SERVER_TOKEN and a tokens file, never from a flag; 'coffer help
+// serve' says how.
+//
 // # Exit status
 //
 //	0  success

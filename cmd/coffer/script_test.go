@@ -10,12 +10,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,6 +141,8 @@ func runScripts(t *testing.T, backend string, storeURL func(*testscript.Env) (st
 			"waitfile": cmdWaitfile,
 			"sigpid":   cmdSigpid,
 			"lines":    cmdLines,
+			"waiturl":  cmdWaiturl,
+			"http":     cmdHTTP,
 		},
 	})
 }
@@ -201,6 +206,68 @@ func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
 	n := strings.Count(ts.ReadFile(args[0]), "\n")
 	if n > max {
 		ts.Fatalf("%s has %d lines, more than %d", args[0], n, max)
+	}
+}
+
+// servingRe finds the address in serve's first line.
+var servingRe = regexp.MustCompile(`(?m)^coffer: serving the Secrets page and API on (http://([^/ ]+))/$`)
+
+// waiturl FILE: wait up to 20 s for FILE to show serve's address, then set
+// URL (http://HOST:PORT, no slash) and ADDR (HOST:PORT).
+func cmdWaiturl(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waiturl FILE")
+	}
+	path := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(path)
+		if m := servingRe.FindSubmatch(b); m != nil {
+			ts.Setenv("URL", string(m[1]))
+			ts.Setenv("ADDR", string(m[2]))
+			return
+		}
+	}
+	ts.Fatalf("%s shows no address after 20 s:\n%s", args[0], ts.ReadFile(args[0]))
+}
+
+// http [-token T] [-body FILE] METHOD URL STATUS: make the request (a URL
+// starting with / is under $URL), with the token as a bearer token and the
+// file as a JSON body; check the status, and put the answer's body on
+// stdout.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("http", flag.ContinueOnError)
+	token := fs.String("token", "", "bearer token")
+	body := fs.String("body", "", "JSON body file")
+	if neg || fs.Parse(args) != nil || fs.NArg() != 3 {
+		ts.Fatalf("usage: http [-token T] [-body FILE] METHOD URL STATUS")
+	}
+	method, url := fs.Arg(0), fs.Arg(1)
+	want, err := strconv.Atoi(fs.Arg(2))
+	ts.Check(err)
+	if strings.HasPrefix(url, "/") {
+		url = ts.Getenv("URL") + url
+	}
+	var r io.Reader
+	if *body != "" {
+		r = strings.NewReader(ts.ReadFile(*body))
+	}
+	req, err := http.NewRequest(method, url, r)
+	ts.Check(err)
+	if *token != "" {
+		req.Header.Set("Authorization", "Bearer "+*token)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%s", b)
+	if resp.StatusCode != want {
+		ts.Fatalf("%s %s: status %d, want %d: %s", method, url, resp.StatusCode, want, b)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 // withManager opens the configured Manager, runs f with it and closes it.
 func (a *app) withManager(ctx context.Context, f func(ctx context.Context, m *coffer.Manager) error) error {
-	m, err := a.open(ctx)
+	m, err := a.open(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -112,6 +112,10 @@
   function showSignIn(message) {
     csrfToken = '';
     session = null;
+    // The previous session's listing goes with it: nothing of it stays in
+    // the page, and the next sign-in's table is drawn from its own answer.
+    secrets = [];
+    $('#secrets-body').replaceChildren();
     for (const d of document.querySelectorAll('dialog[open]')) {
       d.close();
     }

@@ -1,6 +1,8 @@
 // Command server is a runnable main over package cofferhttp: the Secrets
 // page and its JSON API over a coffer Manager, served on 127.0.0.1. Teams
-// wrapping coffer in their own service import cofferhttp instead.
+// wrapping coffer in their own service import cofferhttp instead; `coffer
+// serve` (cmd/coffer) serves the same handler over the command's store,
+// reading the same tokens file.
 //
 //	go run ./examples/server
 //

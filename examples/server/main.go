@@ -1,30 +1,26 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"time"
 
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/coffer-go/coffer"
 	_ "github.com/coffer-go/coffer/backend/sqldocstore" // -store sqlite:// or postgres://
 	"github.com/coffer-go/coffer/cofferhttp"
+	"github.com/coffer-go/coffer/internal/server"
 )
 
 // DefaultEnvironments are the environments served when -environments and
@@ -63,7 +59,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.addr, "addr", or("COFFER_SERVER_ADDR", "127.0.0.1:8080"), "listen `address` (env COFFER_SERVER_ADDR)")
 	fs.StringVar(&c.store, "store", or("COFFER_STORE_URL", "mem://server"), "collection `URL` (env COFFER_STORE_URL); mem:// is in memory only; sqlite:///path.db or postgres://... persist")
 	fs.StringVar(&c.project, "project", or("COFFER_PROJECT", coffer.DefaultName), "`project` (env COFFER_PROJECT)")
-	fs.StringVar(&c.tokensFile, "tokens", getenv("COFFER_SERVER_TOKENS_FILE"), "JSON `file` of further tokens with roles (env COFFER_SERVER_TOKENS_FILE)")
+	fs.StringVar(&c.tokensFile, "tokens", getenv(server.EnvTokensFile), "JSON `file` of further tokens with roles (env COFFER_SERVER_TOKENS_FILE)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `file` (for load tests)")
 	fs.StringVar(&envs, "environments", or("COFFER_ENVIRONMENTS", strings.Join(DefaultEnvironments, ",")), "comma-separated `environments`, the first is the default (env COFFER_ENVIRONMENTS)")
 	if err := fs.Parse(args); err != nil {
@@ -81,8 +77,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, errors.New("-environments names no environment")
 	}
 	c.keeper = getenv("COFFER_KEEPER_URL")
-	c.token = getenv("COFFER_SERVER_TOKEN")
-	c.sessionKey = getenv("COFFER_SESSION_KEY")
+	c.token = getenv(server.EnvToken)
+	c.sessionKey = getenv(server.EnvSessionKey)
 	return c, nil
 }
 
@@ -104,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		keeperURL = "base64key://" + base64.URLEncoding.EncodeToString(key[:])
 	}
-	tokens, err := readTokens(c.tokensFile)
+	tokens, err := server.ReadTokens(c.tokensFile)
 	if err != nil {
 		return err
 	}
@@ -113,13 +109,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		token = randomToken()
 	}
 	if token != "" {
-		tokens = append([]cofferhttp.Token{{Name: "admin", Secret: token, Role: cofferhttp.RoleAdmin}}, tokens...)
+		tokens = append([]cofferhttp.Token{server.AdminToken(token)}, tokens...)
 	}
-	var sessionKey []byte
-	if c.sessionKey != "" {
-		if sessionKey, err = base64.StdEncoding.DecodeString(c.sessionKey); err != nil {
-			return errors.New("COFFER_SESSION_KEY is not base64")
-		}
+	sessionKey, err := server.SessionKey(c.sessionKey)
+	if err != nil {
+		return err
 	}
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
@@ -135,14 +129,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}()
 	}
 
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	auditLog := logger.With("log", "audit")
-	requestLines := newLineBuffer(stderr)
-	defer requestLines.Close()
-	requestLog := slog.New(slog.NewJSONHandler(requestLines, nil)).With("log", "http")
+	logs := server.NewLogs(stderr)
+	defer logs.Close()
 	m, err := coffer.Open(ctx, c.store, keeperURL, &coffer.Options{
 		Project:  c.project,
-		AuditLog: auditLog,
+		AuditLog: logs.Audit,
 	})
 	if err != nil {
 		return err
@@ -152,8 +143,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Environments: c.envs,
 		Tokens:       tokens,
 		SessionKey:   sessionKey,
-		Log:          requestLog,
-		AuditLog:     auditLog,
+		Log:          logs.Requests,
+		AuditLog:     logs.Audit,
 	})
 	if err != nil {
 		return err
@@ -163,34 +154,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.With("log", "http").Handler(), slog.LevelWarn),
-	}
 	url := "http://" + ln.Addr().String() + "/"
 	printBanner(stdout, c, url, token, generated, randomKeeper, ln.Addr(), len(tokens))
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server.Serve(ctx, ln, h, logs.HTTP)
 }
 
 // printBanner tells the user where the server is and how to sign in. It
@@ -202,7 +168,7 @@ func printBanner(w io.Writer, c config, url, token string, generated, randomKeep
 	if scheme == "mem" || randomKeeper {
 		fmt.Fprintln(w, "  (in-memory store or a random key: secrets last only as long as this process)")
 	}
-	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+	if !server.Loopback(addr) {
 		fmt.Fprintln(w, "  warning: listening beyond loopback over plain HTTP; put TLS in front of it")
 	}
 	fmt.Fprintf(w, "Listening on %s\n", url)
@@ -224,52 +190,6 @@ func printBanner(w io.Writer, c config, url, token string, generated, randomKeep
 		}
 	}
 	fmt.Fprintln(w, "Stop with Ctrl-C.")
-}
-
-// tokenFile is one entry of the -tokens file:
-//
-//	[{"name": "ci-deploy", "secret": "...", "role": "reader", "environments": ["production"]}]
-type tokenFile struct {
-	Name         string   `json:"name"`
-	Secret       string   `json:"secret"`
-	Role         string   `json:"role"`
-	Environments []string `json:"environments"`
-}
-
-// readTokens reads the -tokens file; "" means none. Its errors never quote
-// the file's content.
-func readTokens(path string) ([]cofferhttp.Token, error) {
-	if path == "" {
-		return nil, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	tokens, err := parseTokens(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return tokens, nil
-}
-
-// parseTokens parses a tokens file; cofferhttp.NewHandler checks the
-// tokens themselves.
-func parseTokens(data []byte) ([]cofferhttp.Token, error) {
-	var entries []tokenFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&entries); err != nil {
-		return nil, errors.New(`not a JSON list of {"name", "secret", "role", "environments"}`)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON list")
-	}
-	out := make([]cofferhttp.Token, len(entries))
-	for i, e := range entries {
-		out[i] = cofferhttp.Token{Name: e.Name, Secret: e.Secret, Role: cofferhttp.Role(e.Role), Environments: e.Environments}
-	}
-	return out, nil
 }
 
 // randomToken returns 256 random bits, base64url-encoded.

@@ -194,7 +194,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"unknown store scheme", []string{"-store", "redis://127.0.0.1/0"}, nil, "unsupported scheme"},
 		{"bad address", []string{"-addr", "127.0.0.1:http-alt-nope"}, nil, "unknown port"},
 		{"session key not base64", nil, map[string]string{"COFFER_SESSION_KEY": "not base64!"}, "COFFER_SESSION_KEY is not base64"},
-		{"short session key", nil, map[string]string{"COFFER_SESSION_KEY": "c2hvcnQ="}, "SessionKey is 5 bytes; it must be 32"},
+		{"short session key", nil, map[string]string{"COFFER_SESSION_KEY": "c2hvcnQ="}, "COFFER_SESSION_KEY holds 5 bytes; it must be base64 of 32"},
 		{"missing tokens file", []string{"-tokens", "/nonexistent/tokens.json"}, nil, "no such file"},
 	}
 	for _, tt := range tests {

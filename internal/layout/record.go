@@ -42,8 +42,8 @@ type Record struct {
 	DocstoreRevision any
 }
 
-// MetadataFields are the fields List and Get read: every field but Sealed, so
-// a listing never fetches a ciphertext.
+// MetadataFields are the fields Get reads: every field but Sealed, so a
+// secret's metadata never fetches a ciphertext (listings read ListFields).
 var MetadataFields = []docstore.FieldPath{
 	"ID", "Scope", "Project", "Environment", "Key", "Description", "Type",
 	"CreatedAt", "UpdatedAt", "RotatedAt", "CreatedBy", "UpdatedBy", "Version",

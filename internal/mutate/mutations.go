@@ -455,7 +455,7 @@ var mutations = []mutation{
 		Name:  "rule-list-metadata-only",
 		Claim: "README rule: values never shown; List returns metadata only, never reading a sealed value",
 		Break: "List fetches the Sealed field too",
-		Edits: []edit{{"internal/layout/record.go", "\t\"DocstoreRevision\",\n}", "\t\"DocstoreRevision\", \"Sealed\",\n}"}},
+		Edits: []edit{{"internal/layout/decode.go", "\"UpdatedBy\", \"Version\",\n\t}\n\t// KeyFields", "\"UpdatedBy\", \"Version\", \"Sealed\",\n\t}\n\t// KeyFields"}},
 		Tests: []testRef{{".", "^TestListNeverReadsSealed$"}},
 	},
 	{
