@@ -273,9 +273,17 @@ func (h *handler) badEnvironment(w http.ResponseWriter, env string) {
 
 // writeCofferError answers a Manager's error with its code and status; any
 // other error is logged (coffer's errors hold no value) and answered 500.
+// A request whose client went away (its context canceled, as net/http does
+// when the connection closes) is no failure of the server: nobody reads the
+// answer, so it is not logged as an error, and the request log records
+// statusClientClosed.
 func (h *handler) writeCofferError(w http.ResponseWriter, r *http.Request, err error) {
 	if e, ok := fromCoffer(err); ok {
 		writeError(w, e)
+		return
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		writeError(w, clientClosed)
 		return
 	}
 	h.log.Error("coffer operation failed", "method", r.Method, "path", r.URL.Path, "error", err.Error())

@@ -324,6 +324,27 @@ func TestServerErrors(t *testing.T) {
 			t.Errorf("status %d, want 503; body (-want +got):\n%s", w.Code, diff)
 		}
 	})
+	t.Run("client gone", func(t *testing.T) {
+		// net/http cancels a request's context when its client closes the
+		// connection: the Manager's context error is the client's doing,
+		// so the server logs no failure and the request log says 499.
+		f := newFixture(t)
+		f.seed("production", "K", "CANARY-client-gone", "")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := request("PATCH", "/api/secrets/K?env=production", `{"description":"d"}`, bearer).WithContext(ctx)
+		w := f.serve(r)
+		if w.Code != statusClientClosed {
+			t.Errorf("status %d, want %d", w.Code, statusClientClosed)
+		}
+		logged := f.log.String()
+		if strings.Contains(logged, `"level":"ERROR"`) || !strings.Contains(logged, `"status":499`) {
+			t.Errorf("want no error and status 499 in the request log:\n%s", logged)
+		}
+		if got := f.state()["production"]; len(got) != 1 || got[0].Secret.Description != "" || got[0].Secret.Version != 1 {
+			t.Errorf("a canceled update changed the store: %+v", got)
+		}
+	})
 	t.Run("wrong keeper", func(t *testing.T) {
 		ctx := context.Background()
 		// The collection's keyring is sealed under one key; the served

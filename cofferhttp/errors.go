@@ -38,6 +38,15 @@ type fieldError struct {
 // details go to the server log (coffer's errors never hold a value).
 var internalError = apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "Internal server error"}
 
+// statusClientClosed is the request log's status of a request whose client
+// closed the connection before its answer was ready (nginx's 499, which
+// net/http does not name). The client never sees it.
+const statusClientClosed = 499
+
+// clientClosed is the answer written, for the request log's sake, to a
+// request whose client went away.
+var clientClosed = apiError{Status: statusClientClosed, Code: "client_closed_request", Message: "The client closed the request"}
+
 // sentinels maps each coffer sentinel the API can meet to the status it
 // answers with and the request field it belongs to. Its code is always
 // coffer.ErrorCode's, the same the audit log records: this table holds no
