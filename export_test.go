@@ -15,3 +15,7 @@ func SetFoldHashCollide() (restore func()) {
 	foldHashFunc = func(maphash.Seed, string) uint64 { return 0 }
 	return func() { foldHashFunc = foldHash }
 }
+
+// ConditionalDeletes is how many times Delete deletes under the revision it
+// read before it deletes without one.
+const ConditionalDeletes = conditionalDeletes

@@ -26,6 +26,10 @@ type Manager struct {
 	// starts with room for as many, instead of growing its slice (and
 	// leaving the smaller ones as garbage) on every listing.
 	listed atomic.Int64
+	// last is the last List's answer with the revision of each record it
+	// read, so the next List can answer from it when no record changed
+	// (see List).
+	last atomic.Pointer[listing]
 }
 
 // shared is what every Manager derived from one New or Open has in common.

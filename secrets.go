@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,21 +106,110 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 
 // List returns the metadata of every secret of the Manager's project and
 // environment, sorted by key. It never reads a sealed value.
+//
+// The Manager keeps its last List's answer (metadata only) with the
+// revision of each record. The next List first reads each record's key and
+// revision (no document's content); when every record is as it was, it
+// answers from the kept copy, which is what a full reading made now would
+// return. Otherwise it reads the listing in full. Writes by any process
+// change revisions, so an answer is never older than the call.
 func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 	defer func() { m.audit(ctx, "list", "", err) }()
 	if err := m.check(ctx); err != nil {
 		return nil, err
 	}
+	if last := m.last.Load(); last != nil {
+		same, err := m.unchanged(ctx, last)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			return slices.Clone(last.secrets), nil
+		}
+	}
 	out = make([]Secret, 0, m.listed.Load())
-	err = m.scan(ctx, layout.ListFields, func(rec *layout.Record) error {
+	revs := make([]any, 0, cap(out))
+	reusable := true
+	err = m.scan(ctx, listFieldsAndRevision, func(rec *layout.Record) error {
 		out = append(out, toSecret(rec))
+		rev, ok := revisionKey(rec.DocstoreRevision)
+		reusable = reusable && ok
+		revs = append(revs, rev)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	m.listed.Store(int64(len(out)))
+	if reusable {
+		m.last.Store(&listing{secrets: slices.Clone(out), revs: revs})
+	} else {
+		m.last.Store(nil)
+	}
 	return out, nil
+}
+
+// listing is a List's answer kept for the next List: the secrets in key
+// order and the revision of each one's record when it was read. It holds
+// metadata only, never a sealed value; nobody modifies it.
+type listing struct {
+	secrets []Secret
+	revs    []any // revisionKey of each record
+}
+
+// listFieldsAndRevision are what List reads: the listing's fields and the
+// revision List's next call compares.
+var listFieldsAndRevision = append(slices.Clip(layout.ListFields), layout.RevisionField)
+
+// unchangedFields are what List reads to tell whether its last answer still
+// holds: each record's key and revision, never its document's content
+// (SQLite answers from its index and the revision column).
+var unchangedFields = []docstore.FieldPath{"Key", layout.RevisionField}
+
+// errChanged stops the reading of unchanged at the first difference.
+var errChanged = errors.New("coffer: the listing changed")
+
+// unchanged reports whether last is still the scope's listing: the same
+// keys, in the same order, each record at the revision last read it at.
+// Every write of a record gives it a new revision (docstore's contract; the
+// drivers' revisions are unique per write), so a record at the same
+// revision holds the same metadata, and List answers with last as it would
+// have from a full reading made now. The check reads two short fields per
+// record, where a full listing decodes nine.
+func (m *Manager) unchanged(ctx context.Context, last *listing) (bool, error) {
+	i := 0
+	err := m.scan(ctx, unchangedFields, func(rec *layout.Record) error {
+		rev, ok := revisionKey(rec.DocstoreRevision)
+		if !ok || i >= len(last.secrets) || rec.Key != last.secrets[i].Key || rev != last.revs[i] {
+			return errChanged
+		}
+		i++
+		return nil
+	})
+	if err == errChanged {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return i == len(last.secrets), nil
+}
+
+// revisionKey returns a comparable form of a driver's revision: int64
+// (memdocstore, sqldocstore), string (MongoDB, DynamoDB), bytes, or a
+// timestamp (Firestore's update time). ok is false for any other type, or
+// none: List then does not keep its answer.
+func revisionKey(rev any) (key any, ok bool) {
+	switch r := rev.(type) {
+	case int64, string:
+		return r, true
+	case []byte:
+		return string(r), true
+	case interface{ AsTime() time.Time }:
+		t := r.AsTime()
+		return [2]int64{t.Unix(), int64(t.Nanosecond())}, true
+	}
+	return nil, false
 }
 
 // Keys returns the keys of every secret of the Manager's project and
@@ -214,7 +304,9 @@ func (m *Manager) Update(ctx context.Context, key string, c Change) (sec Secret,
 }
 
 // Delete removes a secret and its sealed value for good, with every version
-// of it. A missing key gives ErrNotFound.
+// of it. A missing key gives ErrNotFound. Writers of the key racing a Delete
+// cannot keep it from landing: after a few lost races it deletes whatever the
+// key holds.
 func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 	defer func() { m.audit(ctx, "delete", key, err) }()
 	for attempt := range maxAttempts {
@@ -234,10 +326,21 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 		}
 		// The revision makes the delete fail if the record changed or went
 		// away since the read, so a missing key is reported, not ignored.
+		// A Delete that keeps losing to writers of the key (each changes
+		// the revision between its read and its delete) deletes, after
+		// conditionalDeletes tries, whatever record the key holds: it has
+		// just seen the secret exist, and the caller asked for the key to
+		// be gone, whatever was written to it meanwhile.
+		unconditional := attempt >= conditionalDeletes
+		if unconditional {
+			rec.DocstoreRevision = nil
+		}
 		err = m.shared.coll.Delete(ctx, rec)
 		if err == nil {
-			// The secret no longer lists; now destroy its past values.
-			if mayHaveHistory(rec) {
+			// The secret no longer lists; now destroy its past values. A
+			// record deleted without its revision may have gained versions
+			// since the read.
+			if unconditional || mayHaveHistory(rec) {
 				return m.sweep(ctx, key)
 			}
 			return nil
@@ -248,6 +351,10 @@ func (m *Manager) Delete(ctx context.Context, key string) (err error) {
 	}
 	return fmt.Errorf("%w: %q in %s", ErrConflict, key, m.where())
 }
+
+// conditionalDeletes is how many times Delete deletes under the revision
+// it read before it deletes without one (see Delete).
+const conditionalDeletes = 4
 
 // maxBackoff caps the wait before one retry of a write that lost a race.
 const maxBackoff = 100 * time.Millisecond

@@ -71,6 +71,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"Check", testCheck},
 		{"DeleteIsPermanent", testDeleteIsPermanent},
 		{"ChangesTakeEffectImmediately", testChangesTakeEffectImmediately},
+		{"ListSeesEveryChange", testListSeesEveryChange},
 		{"StaleWritesAreConflicts", testStaleWritesAreConflicts},
 		{"UpdateRetriesAfterConflict", testUpdateRetriesAfterConflict},
 		{"UpdateReportsPersistentConflict", testUpdateReportsPersistentConflict},

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/internal/layout"
@@ -328,5 +330,84 @@ func testChangesTakeEffectImmediately(t *testing.T, h Harness) {
 	}
 	if _, err := e.m.Reveal(ctx, "K"); !errors.Is(err, coffer.ErrNotFound) {
 		t.Errorf("after delete by other: %v", err)
+	}
+}
+
+// testListSeesEveryChange: a Manager's List reflects every change another
+// Manager (another process) makes between two calls — a new description, a
+// new value, a new key, a deleted key, a key deleted and created again —
+// though List keeps its last answer to reuse while nothing changed. The
+// writer runs on the same fixed clock, so no change shows in a time. Each
+// answer is compared with a fresh Manager's, which has no answer to reuse.
+func testListSeesEveryChange(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	ctx := context.Background()
+	fixed := &coffer.Options{Now: func() time.Time { return FixedNow }}
+	writer := e.other(t, fixed)
+	mustCreate(t, e.m, "A", "a1")
+	mustCreate(t, e.m, "C", "c1")
+	check := func(step string, wantKeys ...string) []coffer.Secret {
+		t.Helper()
+		got, err := e.m.List(ctx)
+		if err != nil {
+			t.Fatalf("%s: List: %v", step, err)
+		}
+		want, err := e.other(t, fixed).List(ctx)
+		if err != nil {
+			t.Fatalf("%s: a fresh Manager's List: %v", step, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: List (-fresh +got):\n%s", step, diff)
+		}
+		if diff := cmp.Diff(wantKeys, Keys(got), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: keys (-want +got):\n%s", step, diff)
+		}
+		return got
+	}
+	first := check("first", "A", "C")
+	if diff := cmp.Diff(first, check("unchanged", "A", "C")); diff != "" {
+		t.Errorf("a List with nothing changed differs (-first +second):\n%s", diff)
+	}
+
+	if _, err := writer.Update(ctx, "A", coffer.Change{Description: ptr("new description")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := check("description", "A", "C"); len(got) == 2 && got[0].Description != "new description" {
+		t.Errorf("description: List shows %q", got[0].Description)
+	}
+	if _, err := writer.Update(ctx, "C", coffer.Change{Value: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := check("value", "A", "C"); len(got) == 2 && got[1].Version != 2 {
+		t.Errorf("value: List shows version %d, want 2", got[1].Version)
+	}
+	mustCreate(t, writer, "B", "b1")
+	check("created", "A", "B", "C")
+	if err := writer.Delete(ctx, "A"); err != nil {
+		t.Fatal(err)
+	}
+	check("deleted", "B", "C")
+	if err := writer.Delete(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Create(coffer.WithActor(ctx, "someone-else"), coffer.NewSecret{Key: "B", Value: "b2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := check("deleted and created again", "B", "C"); len(got) == 2 && got[0].CreatedBy != "someone-else" {
+		t.Errorf("deleted and created again: List shows CreatedBy %q", got[0].CreatedBy)
+	}
+
+	// An answer is the caller's own: changing it changes no later answer.
+	got := check("before the caller's change", "B", "C")
+	got[0].Description = "changed by the caller"
+	check("after the caller's change", "B", "C")
+
+	for _, k := range []string{"B", "C"} {
+		if err := writer.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := check("empty"); got == nil {
+		t.Error("empty: List returned nil, want an empty slice")
 	}
 }

@@ -429,7 +429,7 @@ var mutations = []mutation{
 		Name:  "rule-delete-destroys-versions",
 		Claim: "README rule: delete is permanent, every version gone",
 		Break: "Delete leaves the secret's versions",
-		Edits: []edit{{"secrets.go", "\t\t\tif mayHaveHistory(rec) {\n", "\t\t\tif false && mayHaveHistory(rec) {\n"}},
+		Edits: []edit{{"secrets.go", "\t\t\tif unconditional || mayHaveHistory(rec) {\n", "\t\t\tif false && mayHaveHistory(rec) {\n"}},
 		Tests: []testRef{conformance("VersionsDeleteDestroysAll")},
 	},
 	{
@@ -443,6 +443,13 @@ var mutations = []mutation{
 			{"secrets.go", "\t\"strings\"\n", "\t\"strings\"\n\t\"sync\"\n"},
 		},
 		Tests: []testRef{conformance("ChangesTakeEffectImmediately")},
+	},
+	{
+		Name:  "rule-list-reuse-unchecked",
+		Claim: "README rule: changes take effect immediately (List reuses its last answer only while every record's revision holds)",
+		Break: "List reuses its last answer without comparing revisions",
+		Edits: []edit{{"secrets.go", "rec.Key != last.secrets[i].Key || rev != last.revs[i] {", "rec.Key != last.secrets[i].Key || rev == nil {"}},
+		Tests: []testRef{conformance("ListSeesEveryChange")},
 	},
 	{
 		Name:  "rule-delete-permanent",
