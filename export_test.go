@@ -19,3 +19,11 @@ func SetFoldHashCollide() (restore func()) {
 // ConditionalDeletes is how many times Delete deletes under the revision it
 // read before it deletes without one.
 const ConditionalDeletes = conditionalDeletes
+
+// SetMaxKeptListing sets the most secrets a kept listing holds, until the
+// returned function is called.
+func SetMaxKeptListing(n int) (restore func()) {
+	old := maxKeptListing
+	maxKeptListing = n
+	return func() { maxKeptListing = old }
+}

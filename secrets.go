@@ -107,8 +107,8 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 // List returns the metadata of every secret of the Manager's project and
 // environment, sorted by key. It never reads a sealed value.
 //
-// The Manager keeps its last List's answer (metadata only) with the
-// revision of each record. The next List first reads each record's key and
+// The Manager keeps its last List's answer (metadata only, up to 10,000
+// secrets) with the revision of each record. The next List first reads each record's key and
 // revision (no document's content); when every record is as it was, it
 // answers from the kept copy, which is what a full reading made now would
 // return. Otherwise it reads the listing in full. Writes by any process
@@ -141,13 +141,18 @@ func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 		return nil, err
 	}
 	m.listed.Store(int64(len(out)))
-	if reusable {
+	if reusable && len(out) <= maxKeptListing {
 		m.last.Store(&listing{secrets: slices.Clone(out), revs: revs})
 	} else {
 		m.last.Store(nil)
 	}
 	return out, nil
 }
+
+// maxKeptListing is the most secrets a kept listing holds (about 2 MB of
+// metadata); a longer listing is read in full each time. All streams a
+// listing of any length without keeping it.
+var maxKeptListing = 10_000
 
 // listing is a List's answer kept for the next List: the secrets in key
 // order and the revision of each one's record when it was read. It holds
