@@ -108,11 +108,11 @@ func (m *Manager) get(ctx context.Context, key string, fields ...docstore.FieldP
 // environment, sorted by key. It never reads a sealed value.
 //
 // The Manager keeps its last List's answer (metadata only, up to 10,000
-// secrets) with the revision of each record. The next List first reads each record's key and
-// revision (no document's content); when every record is as it was, it
-// answers from the kept copy, which is what a full reading made now would
-// return. Otherwise it reads the listing in full. Writes by any process
-// change revisions, so an answer is never older than the call.
+// secrets) with the revision of each record. The next List first reads
+// each record's key and revision (no document's content); when every record
+// is as it was, it answers from the kept copy, which is what a full reading
+// made now would return. Otherwise it reads the listing in full. Writes by
+// any process change revisions, so an answer is never older than the call.
 func (m *Manager) List(ctx context.Context) (out []Secret, err error) {
 	defer func() { m.audit(ctx, "list", "", err) }()
 	if err := m.check(ctx); err != nil {
