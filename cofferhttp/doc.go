@@ -117,6 +117,7 @@
 //	method_not_allowed                   405  with an Allow header
 //	route_not_found                      404
 //	internal                             500  details only in Options.Log
+//	client_closed_request                499  the client closed the connection first; only the request log sees it
 //
 // # Authentication and throttling
 //
