@@ -2,7 +2,6 @@ package coffer_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/coffer-go/coffer"
 	"github.com/coffer-go/coffer/backend"
-	_ "github.com/coffer-go/coffer/backend/sqldocstore" // sqlite:// URLs
+	"github.com/coffer-go/coffer/backend/sqldocstore"
 	"github.com/coffer-go/coffer/coffertest"
 )
 
@@ -44,9 +43,9 @@ func TestListReusesItsAnswer(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			// The same file through database/sql, with the driver
-			// sqldocstore registers.
-			db, err := sql.Open("sqlite", "file:"+path)
+			// The same file through database/sql, opened as sqldocstore
+			// opens it.
+			db, err := sqldocstore.OpenSQLite(path)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -201,15 +201,13 @@ func (m *Manager) unchanged(ctx context.Context, last *listing) (bool, error) {
 }
 
 // revisionKey returns a comparable form of a driver's revision: int64
-// (memdocstore, sqldocstore), string (MongoDB, DynamoDB), bytes, or a
-// timestamp (Firestore's update time). ok is false for any other type, or
-// none: List then does not keep its answer.
+// (memdocstore, sqldocstore), string (MongoDB, DynamoDB) or a timestamp
+// (Firestore's update time). ok is false for any other type, or none: List
+// then does not keep its answer.
 func revisionKey(rev any) (key any, ok bool) {
 	switch r := rev.(type) {
 	case int64, string:
 		return r, true
-	case []byte:
-		return string(r), true
 	case interface{ AsTime() time.Time }:
 		t := r.AsTime()
 		return [2]int64{t.Unix(), int64(t.Nanosecond())}, true
