@@ -423,7 +423,17 @@
   // taken back from wherever the user went) meanwhile.
   function closeDialog(dialog) {
     dialog.close();
+    clearDialog(dialog);
     restoreFocus();
+  }
+
+  // clearDialog empties a closed dialog's fields at once, so no value stays
+  // in the page even for the task before the close event.
+  function clearDialog(dialog) {
+    // Reset clears the value fields, so no value stays in the page.
+    $('form', dialog).reset();
+    setGenerate(dialog, false);
+    clearErrors(dialog);
   }
 
   // closeTo closes a dialog after a save and puts focus on target.
@@ -438,10 +448,7 @@
     }
     // Escape closes a modal <dialog> natively; every way of closing ends here.
     dialog.addEventListener('close', () => {
-      // Reset clears the value fields, so no value stays in the page.
-      $('form', dialog).reset();
-      setGenerate(dialog, false);
-      clearErrors(dialog);
+      clearDialog(dialog); // again: Escape closes without closeDialog
       const active = document.activeElement;
       if (!active || active === document.body || dialog.contains(active)) {
         restoreFocus(); // closed by Escape: nothing has moved focus yet

@@ -90,9 +90,14 @@ func similarKeyStage(t *testing.T, b *browser, dev *coffer.Manager) {
 	b.do("change the key",
 		chromedp.SendKeys(chromedp.CSS("#add-key"), "_2"),
 		waitFor(`document.querySelector('#add-key-warning').hidden && document.querySelector('#add-form button[type=submit]').textContent === 'Create Secret'`),
-		chromedp.Click(chromedp.CSS("#add-dialog [data-close]")),
-		chromedp.WaitNotVisible(chromedp.CSS("#add-dialog")),
 	)
+	// The typed value leaves the page as the dialog closes, not a task later
+	// when the close event runs: read it in the same task as the click.
+	if got := eval[string](b, `(() => { document.querySelector('#add-dialog [data-close]').click();
+		return document.querySelector('#add-value').value; })()`); got != "" {
+		t.Errorf("the value field holds %q right after Cancel, want it empty", got)
+	}
+	b.do("wait for the dialog to close", chromedp.WaitNotVisible(chromedp.CSS("#add-dialog")))
 	after, err := dev.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
