@@ -2,6 +2,8 @@ package coffer_test
 
 import (
 	"context"
+	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +47,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add("", "")
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, collURL, keeperURL string) {
+		collURL = confineSQLite(collURL, t.TempDir())
 		m, err := coffer.Open(ctx, collURL, keeperURL, nil)
 		if err == nil {
 			if err := m.Close(); err != nil {
@@ -82,4 +85,41 @@ func FuzzOpen(f *testing.F) {
 		}
 		t.Fatalf("Open(%q, %q): error %q names neither the collection nor the keeper", collURL, keeperURL, msg)
 	})
+}
+
+// confineSQLite moves the file a sqlite:// URL names into dir, so that the
+// fuzzer's paths create no database outside the test's temporary directory.
+// The URL keeps its other parts (user, query, fragment), and an empty path
+// stays empty, so the opener's checks still meet them.
+func confineSQLite(raw, dir string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "sqlite" || u.Opaque != "" || u.Host+u.Path == "" {
+		return raw
+	}
+	name := strings.ReplaceAll(strings.TrimLeft(u.Host+u.Path, "/"), "..", "__")
+	u.Host, u.Path, u.RawPath = "", dir+"/"+name, ""
+	return u.String()
+}
+
+// TestConfineSQLite: every sqlite:// path FuzzOpen passes on names a file
+// inside the temporary directory, and other URLs pass unchanged.
+func TestConfineSQLite(t *testing.T) {
+	dir := t.TempDir()
+	for _, raw := range []string{
+		"sqlite:///tmp/x.db?claims=true", "sqlite://rel.db", "sqlite://../../x.db", "sqlite:///..%2F..%2Fx.db",
+		"sqlite://u:p@h/x.db", "SQLITE:///etc/x.db#f", "sqlite://./../x.db",
+	} {
+		u, err := url.Parse(confineSQLite(raw, dir))
+		if err != nil {
+			t.Fatalf("confineSQLite(%q): %v", raw, err)
+		}
+		if p := filepath.Clean(u.Host + u.Path); !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			t.Errorf("confineSQLite(%q) names %q, outside %s", raw, p, dir)
+		}
+	}
+	for _, raw := range []string{"sqlite://", "sqlite:x.db", "mem://sqlite/x", "%zz://bad"} {
+		if got := confineSQLite(raw, dir); got != raw {
+			t.Errorf("confineSQLite(%q) = %q, want it unchanged", raw, got)
+		}
+	}
 }
